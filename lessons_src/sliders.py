@@ -1,0 +1,167 @@
+"""Sliders that work in a live kernel and on the static website.
+
+:func:`interact` takes a figure, a function that moves the figure's artists for given parameter
+values, and the values each slider offers. It returns one widget that works in two worlds:
+
+* **live** (Binder, Colab, local Jupyter): every slider change calls the update function and
+  redraws the same figure in place;
+* **static** (the built book, where no kernel runs): at build time the figure is drawn once for
+  every combination of slider values; the frames sit in nested ``Stack`` widgets whose
+  ``selected_index`` is linked in the browser (``jslink``) to the sliders' ``index``, so moving a
+  slider shows another precomputed frame without any kernel.
+
+The book build sets ``DESCENT_SLIDERS=static`` for the kernels it starts (see ``book/_ext``);
+anything else gets live sliders.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image
+
+#: Environment variable that selects the slider world: ``static`` or ``live`` (the default).
+MODE_VARIABLE = "DESCENT_SLIDERS"
+#: Above this many frames a page grows too heavy; ask for fewer slider positions instead.
+MAX_FRAMES = 64
+
+
+@dataclass(frozen=True)
+class Slider:
+    """The positions one slider offers, with a label and how to print a value."""
+
+    values: Sequence[float]
+    label: str
+    value: float | None = None  # start position; the middle value if None
+    fmt: str = "{:.3g}"
+    options: list[tuple[str, float]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        values = [float(v) for v in self.values]
+        if not values:
+            raise ValueError(f"slider {self.label!r} needs at least one value")
+        if self.value is not None and not np.isclose(values, self.value).any():
+            raise ValueError(f"slider {self.label!r}: start value {self.value} is not offered")
+        object.__setattr__(self, "options", [(self.fmt.format(v), v) for v in values])
+
+    @property
+    def start_index(self) -> int:
+        if self.value is None:
+            return len(self.options) // 2
+        return int(np.argmin([abs(v - self.value) for _, v in self.options]))
+
+
+def slider_mode() -> str:
+    """``"static"`` while the book is being built, ``"live"`` otherwise."""
+    mode = os.environ.get(MODE_VARIABLE, "live").strip().lower()
+    if mode not in {"static", "live"}:
+        raise ValueError(f"{MODE_VARIABLE} must be 'static' or 'live', got {mode!r}")
+    return mode
+
+
+def render_png(fig: Figure, *, dpi: float = 80, colors: int | None = None) -> bytes:
+    """The figure as PNG bytes; ``colors`` reduces it to a palette (much smaller files)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    if colors is None:
+        return buffer.getvalue()
+    image = Image.open(buffer).convert("RGB").quantize(colors=colors, dither=Image.Dither.NONE)
+    small = io.BytesIO()
+    image.save(small, format="png", optimize=True)
+    return small.getvalue()
+
+
+def _frame(png: bytes) -> dict[str, Any]:
+    return {
+        "output_type": "display_data",
+        "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "<figure>"},
+        "metadata": {},
+    }
+
+
+def _selection_slider(spec: Slider) -> widgets.SelectionSlider:
+    return widgets.SelectionSlider(
+        options=spec.options,
+        index=spec.start_index,
+        description=spec.label,
+        style={"description_width": "initial"},
+        layout=widgets.Layout(width="460px"),
+    )
+
+
+def interact(
+    fig: Figure,
+    update: Callable[..., None],
+    *,
+    mode: str | None = None,
+    dpi: float = 80,
+    **sliders: Slider,
+) -> widgets.VBox:
+    """A widget whose sliders drive ``update(**values)``, which moves ``fig``'s artists.
+
+    ``update`` must only change the existing figure (set data, titles, limits); it is called
+    once per slider change in a live kernel, and once per combination of values at build time.
+    """
+    if not sliders:
+        raise ValueError("interact needs at least one slider")
+    mode = mode or slider_mode()
+    names = list(sliders)
+    controls = [_selection_slider(sliders[name]) for name in names]
+
+    def values_at(indices: Sequence[int]) -> dict[str, float]:
+        return {name: sliders[name].options[i][1] for name, i in zip(names, indices, strict=True)}
+
+    if mode == "live":
+        output = widgets.Output()
+
+        def redraw(_change: object = None) -> None:
+            update(**values_at([c.index for c in controls]))
+            output.outputs = (_frame(render_png(fig, dpi=dpi)),)
+
+        for control in controls:
+            control.observe(redraw, names="index")
+        redraw()
+        return widgets.VBox([*controls, output])
+
+    if mode != "static":
+        raise ValueError(f"mode must be 'static' or 'live', got {mode!r}")
+    sizes = [len(sliders[name].options) for name in names]
+    if np.prod(sizes) > MAX_FRAMES:
+        raise ValueError(
+            f"{' x '.join(map(str, sizes))} = {np.prod(sizes)} frames is more than {MAX_FRAMES}: "
+            "offer fewer slider values"
+        )
+    frames = {}
+    for indices in itertools.product(*(range(n) for n in sizes)):
+        update(**values_at(indices))
+        frames[indices] = widgets.Output(outputs=(_frame(render_png(fig, dpi=dpi, colors=64)),))
+    update(**values_at([c.index for c in controls]))  # leave the figure at the start position
+    stack = _nested_stack(frames, controls, prefix=())
+    return widgets.VBox([*controls, stack])
+
+
+def _nested_stack(
+    frames: dict[tuple[int, ...], widgets.Output],
+    controls: list[widgets.SelectionSlider],
+    prefix: tuple[int, ...],
+) -> widgets.Widget:
+    """Stacks nested one level per slider; level ``j`` is selected by slider ``j``'s index."""
+    depth = len(prefix)
+    if depth == len(controls):
+        return frames[prefix]
+    control = controls[depth]
+    children = [
+        _nested_stack(frames, controls, (*prefix, i)) for i in range(len(control.options))
+    ]
+    stack = widgets.Stack(children=children, selected_index=control.index)
+    widgets.jslink((control, "index"), (stack, "selected_index"))
+    return stack

@@ -1,0 +1,128 @@
+"""The built website, read in a real browser: sliders move figures with no kernel, math renders,
+and no request leaves the local host.
+
+Needs the book built into ``_build/html`` (``make book``) and Debian's Chromium at
+``/usr/bin/chromium`` (``.ci/run`` installs it); skips with a message otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+SITE = Path(__file__).resolve().parent.parent / "_build" / "html"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+#: Chapter pages and how many sliders each must have that change its figure.
+CHAPTERS = ["book/ch01_step_too_far.html"]
+
+playwright_sync = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed: pip install -r tests/requirements.txt"
+)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    if not (SITE / "index.html").is_file():
+        pytest.skip(f"no built site at {SITE}: run `make book` first")
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (CI does)")
+    with playwright_sync.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+def _open(browser, url: str):
+    """Open a page, recording every request it makes."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(url, wait_until="networkidle")
+    return page, requests
+
+
+def _visible_frame(page, widget_index: int) -> str:
+    """The image data shown by the ``widget_index``-th slider widget on the page."""
+    return page.evaluate(
+        """(index) => {
+            const widget = document.querySelectorAll('.widget-vbox')[index];
+            const images = [...widget.querySelectorAll('img')].filter(img => img.offsetParent !== null);
+            return images.length === 1 ? images[0].src : `${images.length} visible images`;
+        }""",
+        widget_index,
+    )
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_slider_changes_its_figure(browser, server, chapter):
+    page, requests = _open(browser, f"{server}/{chapter}")
+    page.wait_for_selector(".widget-vbox .noUi-handle", timeout=20_000)
+    widgets = page.locator(".widget-vbox")
+    assert widgets.count() >= 1, "the chapter shows no slider widget"
+    for index in range(widgets.count()):
+        handles = widgets.nth(index).locator(".noUi-handle")
+        assert handles.count() >= 1
+        for h in range(handles.count()):
+            before = _visible_frame(page, index)
+            assert before.startswith("data:image/png"), before
+            handles.nth(h).focus()
+            page.keyboard.press("ArrowLeft")
+            page.wait_for_timeout(200)
+            after = _visible_frame(page, index)
+            assert after.startswith("data:image/png"), after
+            assert after != before, f"slider {h} of widget {index} did not change its figure"
+    page.close()
+
+
+@pytest.mark.parametrize("chapter", ["book/intro.html", *CHAPTERS])
+def test_math_renders_and_nothing_leaves_the_host(browser, server, chapter):
+    page, requests = _open(browser, f"{server}/{chapter}")
+    page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
+    assert page.locator("mjx-container").count() > 0
+    assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
+    page.wait_for_timeout(500)
+    foreign = [u for u in requests if urlparse(u).scheme in {"http", "https"}
+               and urlparse(u).hostname not in LOCAL_HOSTS]
+    assert not foreign, f"requests left the local host: {foreign}"
+    page.close()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_page_is_light(chapter):
+    if not (SITE / chapter).is_file():
+        pytest.skip(f"no built page {chapter}: run `make book` first")
+    size = (SITE / chapter).stat().st_size
+    assert size < 3_000_000, f"{chapter} weighs {size / 1e6:.1f} MB"
