@@ -1,0 +1,54 @@
+"""The book's notebooks follow the course's conventions (what a maintainer would check by eye)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+NOTEBOOKS = sorted((ROOT / "book").glob("ch*.ipynb"))
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+
+
+def test_toc_and_notebooks_agree():
+    listed = {entry["file"] for entry in TOC["chapters"]}
+    present = {f"book/{path.stem}" for path in NOTEBOOKS}
+    assert listed == present, f"in the toc only: {listed - present}; on disk only: {present - listed}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_colab_cell_installs_this_repository(path):
+    """Colab fetches one notebook; its hidden first cell installs lessons_src from _config.yml's URL."""
+    first = nbformat.read(path, as_version=4).cells[0]
+    assert "remove-cell" in first.metadata.get("tags", []), "the install cell must be hidden"
+    assert f"git+{CONFIG['repository']['url']}" in first.source, (
+        "the install cell does not name repository.url from _config.yml (forks: update both)"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_uses_lessons_src_and_stores_only_checked_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert any("from lessons_src" in cell.source for cell in code[:3]), "imports come first"
+    for cell in code:
+        if not cell.source.startswith(CHECK_MARK):
+            assert not cell.outputs, f"cell {cell.get('id')} stores outputs: run `make outputs`"
+        else:
+            assert cell.outputs, f"checked cell {cell.get('id')} has no stored output"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_has_exercises_with_solutions_and_a_summary(path):
+    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
+                     if c.cell_type == "markdown")
+    assert "## What to remember" in text
+    exercises = text.count("{exercise}")
+    solutions = text.count("{solution}") + text.count("{solution-start}")
+    assert exercises >= 3, f"only {exercises} exercises"
+    assert solutions >= exercises, f"{exercises} exercises but {solutions} solutions"
