@@ -138,7 +138,7 @@ class QuadraticND(Objective):
     def with_condition_number(
         cls, kappa: float, smallest: float = 1.0, angle: float = 0.0
     ) -> QuadraticND:
-        r"""A 2-D bowl with eigenvalues :math:`\lambda_{\min}` = ``smallest`` and :math:`\kappa\lambda_{\min}`."""
+        r"""A 2-D bowl with eigenvalues ``smallest`` and ``kappa * smallest``."""
         if not kappa >= 1:
             raise ValueError(f"the condition number must be at least 1, got {kappa}")
         return cls.from_eigenvalues([smallest, kappa * smallest], angle=angle)
@@ -213,7 +213,10 @@ class Wiggly(Objective):
 
 
 class Rosenbrock(Objective):
-    r"""Rosenbrock's banana valley :math:`f(x, y) = (a - x)^2 + b\,(y - x^2)^2`, minimum at :math:`(a, a^2)`."""
+    r"""Rosenbrock's banana valley :math:`f(x, y) = (a - x)^2 + b\,(y - x^2)^2`.
+
+    Its minimum is at :math:`(a, a^2)`, at the end of a long, curved, flat-bottomed valley.
+    """
 
     dim = 2
 
@@ -246,7 +249,10 @@ class Rosenbrock(Objective):
 
 
 class Saddle(Objective):
-    r"""The saddle :math:`f(x, y) = \tfrac12(a x^2 - b y^2)`: a minimum along :math:`x`, a maximum along :math:`y`."""
+    r"""The saddle :math:`f(x, y) = \tfrac12(a x^2 - b y^2)`.
+
+    The origin is a minimum along :math:`x` and a maximum along :math:`y`.
+    """
 
     dim = 2
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -68,16 +69,31 @@ def slider_mode() -> str:
     return mode
 
 
-def render_png(fig: Figure, *, dpi: float = 80, colors: int | None = None) -> bytes:
-    """The figure as PNG bytes; ``colors`` reduces it to a palette (much smaller files)."""
+def freeze_layout(fig: Figure, *, dpi: float = 80) -> None:
+    """Give ``fig`` its own Agg canvas at ``dpi``, lay it out once, and keep that layout.
+
+    Re-solving the constrained layout costs most of a redraw; the slider figures keep their
+    axes in place while their data move, so the layout is computed once.
+    """
+    fig.set_dpi(dpi)
+    FigureCanvasAgg(fig).draw()
+    fig.set_layout_engine("none")
+
+
+def render_png(fig: Figure, *, colors: int | None = None) -> bytes:
+    """Draw ``fig`` and return PNG bytes; ``colors`` reduces it to a palette (smaller files)."""
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    width, height = canvas.get_width_height(physical=True)
+    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    image = image.convert("RGB")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
     if colors is None:
-        return buffer.getvalue()
-    image = Image.open(buffer).convert("RGB").quantize(colors=colors, dither=Image.Dither.NONE)
-    small = io.BytesIO()
-    image.save(small, format="png", optimize=True)
-    return small.getvalue()
+        image.save(buffer, format="png", compress_level=1)  # fast: live redraws
+    else:
+        image = image.quantize(colors=colors, dither=Image.Dither.NONE)
+        image.save(buffer, format="png", optimize=True)  # small: frames stored in the page
+    return buffer.getvalue()
 
 
 def _frame(png: bytes) -> dict[str, Any]:
@@ -125,10 +141,12 @@ def interact(
 
         def redraw(_change: object = None) -> None:
             update(**values_at([c.index for c in controls]))
-            output.outputs = (_frame(render_png(fig, dpi=dpi)),)
+            output.outputs = (_frame(render_png(fig)),)
 
         for control in controls:
             control.observe(redraw, names="index")
+        update(**values_at([c.index for c in controls]))
+        freeze_layout(fig, dpi=dpi)
         redraw()
         return widgets.VBox([*controls, output])
 
@@ -140,10 +158,12 @@ def interact(
             f"{' x '.join(map(str, sizes))} = {np.prod(sizes)} frames is more than {MAX_FRAMES}: "
             "offer fewer slider values"
         )
+    update(**values_at([c.index for c in controls]))
+    freeze_layout(fig, dpi=dpi)
     frames = {}
     for indices in itertools.product(*(range(n) for n in sizes)):
         update(**values_at(indices))
-        frames[indices] = widgets.Output(outputs=(_frame(render_png(fig, dpi=dpi, colors=64)),))
+        frames[indices] = widgets.Output(outputs=(_frame(render_png(fig, colors=64)),))
     update(**values_at([c.index for c in controls]))  # leave the figure at the start position
     stack = _nested_stack(frames, controls, prefix=())
     return widgets.VBox([*controls, stack])

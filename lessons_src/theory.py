@@ -13,7 +13,9 @@ from .objectives import Array
 
 
 def gd_multiplier(lr: ArrayLike, curvature: ArrayLike) -> Array:
-    r"""The factor :math:`1 - \eta\lambda` by which one step scales the error along curvature :math:`\lambda`."""
+    r"""The factor :math:`1 - \eta\lambda` by which one step scales the error
+    along curvature :math:`\lambda`.
+    """
     return 1 - np.asarray(lr, dtype=float) * np.asarray(curvature, dtype=float)
 
 

@@ -88,7 +88,7 @@ def _visible_frame(page, widget_index: int) -> str:
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_slider_changes_its_figure(browser, server, chapter):
-    page, requests = _open(browser, f"{server}/{chapter}")
+    page, _ = _open(browser, f"{server}/{chapter}")
     page.wait_for_selector(".widget-vbox .noUi-handle", timeout=20_000)
     widgets = page.locator(".widget-vbox")
     assert widgets.count() >= 1, "the chapter shows no slider widget"
