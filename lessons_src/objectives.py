@@ -111,7 +111,9 @@ class QuadraticND(Objective):
             raise ValueError("A must be symmetric")
         self.A = A
         self.dim = A.shape[0]
-        self.b = np.zeros(self.dim) if b is None else np.asarray(b, dtype=float).reshape(self.dim)
+        self.b = np.zeros(self.dim) if b is None else np.asarray(b, dtype=float)
+        if self.b.shape != (self.dim,):
+            raise ValueError(f"b must have shape ({self.dim},) to match A, got {self.b.shape}")
         self.name = name or f"{self.dim}-D quadratic"
 
     @classmethod

@@ -49,6 +49,8 @@ def _decay(name: str, value: ArrayLike) -> Array:
 
 
 def _guard(value: ArrayLike) -> Array:
+    # ε = 0 is allowed (the textbook rule, as in PyTorch); a zero gradient then gives 0/0 and
+    # the runner flags the run as diverged rather than carrying a silent NaN.
     return _hyper("eps", value, low=0.0)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.contour import QuadContourSet
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
@@ -67,18 +68,19 @@ def draw_contours(
     *,
     levels: int | ArrayLike = 20,
     n: int = 240,
-) -> None:
+) -> QuadContourSet:
     """Contour lines of a 2-D objective, spaced evenly in :math:`\\log(f - f_{\\min} + 1)` by default."""
     gx, gy = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))
     z = objective.value(np.stack([gx, gy], axis=-1))
     if isinstance(levels, int):
         low = z.min()
         levels = low - 1 + np.geomspace(1, z.max() - low + 1, levels)
-    ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=0.8)
+    contours = ax.contour(gx, gy, z, levels=levels, cmap="viridis", linewidths=0.8)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
+    return contours
 
 
 def draw_path_2d(ax: Axes, points: ArrayLike, **style) -> Line2D:

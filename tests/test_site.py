@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+import yaml
 
 SITE = Path(__file__).resolve().parent.parent / "_build" / "html"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -30,8 +31,9 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 
-#: Chapter pages and how many sliders each must have that change its figure.
-CHAPTERS = ["book/ch01_step_too_far.html"]
+ROOT = Path(__file__).resolve().parent.parent
+#: Every chapter of the book, in the order of the table of contents.
+CHAPTERS = [f"{entry['file']}.html" for entry in yaml.safe_load((ROOT / "_toc.yml").read_text())["chapters"]]
 
 playwright_sync = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed: pip install -r tests/requirements.txt"
