@@ -129,11 +129,15 @@ class QuadraticND(Objective):
         if lam.ndim != 1:
             raise ValueError("eigenvalues must be a 1-D sequence")
         Q = np.eye(lam.size)
-        if lam.size == 2 and angle:
+        if angle and lam.size != 2:
+            raise ValueError(f"angle only applies to 2-D quadratics, got {lam.size} eigenvalues")
+        if angle:
             c, s = np.cos(angle), np.sin(angle)
             Q = np.array([[c, -s], [s, c]])
         A = (Q * lam) @ Q.T
         x_star = np.zeros(lam.size) if minimizer is None else np.asarray(minimizer, dtype=float)
+        if x_star.shape != (lam.size,):
+            raise ValueError(f"minimizer must have shape ({lam.size},), got {x_star.shape}")
         return cls(A, A @ x_star, name=f"quadratic with eigenvalues {np.round(lam, 4).tolist()}")
 
     @classmethod
@@ -259,7 +263,7 @@ class Saddle(Objective):
     dim = 2
 
     def __init__(self, a: float = 1.0, b: float = 1.0) -> None:
-        if a <= 0 or b <= 0:
+        if not (a > 0 and b > 0):
             raise ValueError(f"a and b must be positive, got a={a}, b={b}")
         self.a, self.b = float(a), float(b)
         self.name = f"saddle (a={self.a:g}, b={self.b:g})"

@@ -26,7 +26,12 @@ from .objectives import Array, Objective
 def _hyper(name: str, value: ArrayLike, *, low: float, high: float = np.inf,
            low_open: bool = False) -> Array:
     """Validate a hyperparameter and give it a trailing axis so it broadcasts over coordinates."""
-    array = np.asarray(value, dtype=float)
+    if isinstance(value, bool | str | bytes):
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}")
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
     lo_ok = array > low if low_open else array >= low
     hi_ok = array < high
     ok = np.isfinite(array) & lo_ok & hi_ok
@@ -122,7 +127,9 @@ class Momentum(Optimizer):
     def __init__(self, lr: ArrayLike, beta: ArrayLike = 0.9, velocity0: float = 0.0) -> None:
         self.lr = _step_size("lr", lr)
         self.beta = _decay("beta", beta)
-        self.velocity0 = float(_hyper("velocity0", velocity0, low=-np.inf)[0])
+        if np.ndim(velocity0) != 0 or not np.isfinite(velocity0):
+            raise ValueError(f"velocity0 must be one finite number, got {velocity0!r}")
+        self.velocity0 = float(velocity0)
 
     def init(self, x: Array) -> VelocityState:
         return VelocityState(np.full_like(x, self.velocity0))
@@ -230,8 +237,9 @@ class Adam(Optimizer):
         x_t = x_{t-1} - \eta\, \frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon},
 
     with :math:`\hat m_t = m_t / (1-\beta_1^t)` and :math:`\hat v_t = v_t / (1-\beta_2^t)`.
-    ``bias_correction=False`` uses :math:`m_t, v_t` as they are. ``amsgrad=True`` divides by the
-    running maximum of :math:`\hat v` instead (Reddi et al., 2018, in PyTorch's form).
+    ``bias_correction=False`` uses :math:`m_t, v_t` as they are. ``amsgrad=True`` (Reddi et al.,
+    2018, in PyTorch's form) keeps :math:`v^{\max}_t = \max(v^{\max}_{t-1}, v_t)` and divides by
+    :math:`\sqrt{v^{\max}_t / (1-\beta_2^t)} + \varepsilon`.
     """
 
     name = "adam"

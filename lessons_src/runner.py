@@ -70,6 +70,11 @@ class Trajectory:
     def run(self, index: int | tuple[int, ...]) -> Trajectory:
         """One run out of a sweep, as a trajectory of its own."""
         index = index if isinstance(index, tuple) else (index,)
+        if len(index) > len(self.batch_shape):
+            raise IndexError(
+                f"this trajectory holds a batch of shape {self.batch_shape}; "
+                f"index {index} has too many entries"
+            )
         return Trajectory(
             self.objective,
             self.optimizer,

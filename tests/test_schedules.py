@@ -1,0 +1,141 @@
+"""Schedules and the Armijo line search: step sizes, step counts, the sufficient-decrease theorem."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lessons_src import GradientDescent, QuadraticND, run
+from lessons_src.neuron import SigmoidNeuron
+from lessons_src.schedules import (
+    Armijo,
+    ExponentialDecay,
+    InverseTimeDecay,
+    StepDecay,
+    armijo_safe_step,
+)
+from lessons_src.stochastic import LeastSquares, MinibatchSGD, make_line_data
+
+
+@pytest.fixture(scope="module")
+def line() -> LeastSquares:
+    x, y = make_line_data(400, seed=1)
+    return LeastSquares.line_fit(x, y)
+
+
+def test_step_size_formulas():
+    t = np.arange(10)
+    step = StepDecay(0.8, drop=0.5, every=3).step_size(t[:, None])[:, 0]
+    assert np.allclose(step, 0.8 * 0.5 ** (t // 3))
+    assert np.allclose(ExponentialDecay(0.8, rate=0.9).step_size(t[:, None])[:, 0], 0.8 * 0.9**t)
+    assert np.allclose(InverseTimeDecay(0.8, tau=4).step_size(t[:, None])[:, 0], 0.8 / (1 + t / 4))
+
+
+def test_schedule_without_batches_is_gd_with_those_steps():
+    # On the bowl f = ½‖x‖² a step multiplies x by (1 - η_t): the product of the factors.
+    bowl = QuadraticND(np.eye(2))
+    x0 = np.array([3.0, -1.0])
+    trajectory = run(bowl, ExponentialDecay(0.5, rate=0.8, batch_size=None), x0, 6)
+    factors = np.cumprod(1 - 0.5 * 0.8 ** np.arange(6))
+    assert np.allclose(trajectory.points[1:], factors[:, None] * x0)
+    # the state counts the steps
+    opt = InverseTimeDecay(0.5, tau=2.0, batch_size=None)
+    x, state = x0, opt.init(x0)
+    for _ in range(5):
+        x, state = opt.step(bowl, x, state)
+    assert state.count == 5
+
+
+def test_rate_one_is_the_fixed_step(line):
+    starts = np.zeros((4, 2))
+    fixed = run(line, MinibatchSGD(0.1, batch_size=4, seed=2), starts, 100)
+    flat = run(line, ExponentialDecay(0.1, rate=1.0, batch_size=4, seed=2), starts, 100)
+    assert np.array_equal(fixed.points, flat.points)
+
+
+def test_schedules_beat_the_noise_floor(line):
+    f_star = line.value(line.minimizer)
+    starts = np.zeros((20, 2))
+    end = {}
+    for name, opt in {
+        "fixed": MinibatchSGD(0.2, batch_size=4, seed=3),
+        "step": StepDecay(0.2, 0.5, 200, batch_size=4, seed=3),
+        "exp": ExponentialDecay(0.2, 0.995, batch_size=4, seed=3),
+        "inv": InverseTimeDecay(0.2, 50, batch_size=4, seed=3),
+    }.items():
+        end[name] = (run(line, opt, starts, 1000).values[-100:] - f_star).mean()
+    assert all(end[n] < end["fixed"] / 3 for n in ("step", "exp", "inv"))
+
+
+def test_distance_budget_of_exponential_decay(line):
+    runs = run(line, ExponentialDecay(0.2, rate=0.9, batch_size=4, seed=0), np.zeros((10, 2)), 200)
+    G = np.linalg.norm(line.example_grads(runs.points), axis=-1).max()
+    travelled = np.linalg.norm(runs.points - runs.points[0], axis=-1).max()
+    assert travelled <= G * 0.2 / (1 - 0.9)
+
+
+def test_armijo_condition_holds_below_the_safe_step(line):
+    c = 0.3
+    safe = armijo_safe_step(line.smoothness, c)
+    rng = np.random.default_rng(0)
+    for theta in rng.normal(size=(30, 2)) * 4:
+        g = line.grad(theta)
+        for eta in np.linspace(1e-8, safe, 25):
+            assert line.value(theta - eta * g) <= line.value(theta) - c * eta * g @ g + 1e-12
+
+
+def test_armijo_bound_is_tight_on_a_quadratic():
+    lam, c = 3.0, 0.5
+    f = QuadraticND(np.diag([lam, 0.5]))
+    x = np.array([1.0, 0.0])
+    g = f.grad(x)
+    safe = armijo_safe_step(lam, c)
+    assert safe == pytest.approx(1 / 3)
+
+    def holds(eta):
+        return f.value(x - eta * g) <= f.value(x) - c * eta * g @ g
+
+    assert holds(0.999 * safe) and not holds(1.001 * safe)
+    # backtracking from 1 by halves accepts 1/4 (exercise ch4-ex-armijo-tight)
+    _, state = Armijo(lr=1.0, shrink=0.5, c=c).step(f, x, Armijo(lr=1.0).init(x))
+    assert state.lr[0] == 0.25 and state.evaluations == 1 + 3
+
+
+def test_armijo_accepted_steps_respect_the_guarantee(line):
+    c, rho, eta0 = 1e-4, 0.5, 10.0
+    opt = Armijo(lr=eta0, shrink=rho, c=c)
+    x = np.zeros((3, 2)) + np.array([[0.0], [1.0], [-2.0]])
+    state = opt.init(x)
+    bound = min(eta0, rho * armijo_safe_step(line.smoothness, c))
+    for _ in range(30):
+        before = line.value(x)
+        g = line.grad(x)
+        x, state = opt.step(line, x, state)
+        assert np.all(state.lr[..., 0] >= bound)
+        assert np.all(line.value(x) <= before - c * state.lr[..., 0] * np.sum(g * g, -1) + 1e-15)
+    assert state.count == 30
+
+
+def test_armijo_leaves_the_neuron_plateau():
+    neuron = SigmoidNeuron()
+    fixed = run(neuron, GradientDescent(lr=1.0), np.array([4.0, 4.0]), 100)
+    search = run(neuron, Armijo(lr=100.0), np.array([4.0, 4.0]), 100)
+    assert fixed.values[-1] > 0.3 and search.values[-1] < 1e-12
+    assert np.all(np.diff(search.values) <= 0)
+
+
+def test_bad_hyperparameters():
+    with pytest.raises(ValueError, match="drop"):
+        StepDecay(0.1, drop=1.5)
+    with pytest.raises(ValueError, match="every"):
+        StepDecay(0.1, every=0)
+    with pytest.raises(ValueError, match="rate"):
+        ExponentialDecay(0.1, rate=0.0)
+    with pytest.raises(ValueError, match="tau"):
+        InverseTimeDecay(0.1, tau=-1)
+    with pytest.raises(ValueError, match="c must"):
+        Armijo(c=1.0)
+    with pytest.raises(ValueError, match="shrink"):
+        Armijo(shrink=1.0)
+    with pytest.raises(ValueError, match="max_backtracks"):
+        Armijo(max_backtracks=-1)
