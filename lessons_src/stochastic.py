@@ -82,6 +82,17 @@ class LeastSquares(Objective):
         return np.linalg.lstsq(self.A, self.y, rcond=None)[0]
 
     @property
+    def eigenvalues(self) -> Array:
+        r"""Eigenvalues of the Hessian :math:`A^\top A / N`, ascending."""
+        return np.linalg.eigvalsh(self._H)
+
+    @property
+    def condition_number(self) -> float:
+        r""":math:`\kappa = \lambda_{\max} / \lambda_{\min}` of the Hessian."""
+        lam = self.eigenvalues
+        return float(lam[-1] / lam[0])
+
+    @property
     def smoothness(self) -> float:
         r"""The Lipschitz constant :math:`L` of the gradient: the top eigenvalue of ``A.T A/N``."""
         return float(np.linalg.eigvalsh(self.hessian_matrix)[-1])

@@ -6,8 +6,8 @@ and the effect of normalising inputs (what batch normalisation does to a layer) 
   :math:`f_\sigma(x) = \mathbb{E}[f(x + \sigma Z)]`, :math:`Z \sim N(0, 1)`, in closed form;
   :func:`continuation` minimises a sequence of such objectives, each run starting where the
   previous one ended.
-* :class:`LeastSquares` and :func:`batch_normalize` show how centring and scaling the inputs of
-  a linear model changes the condition number of its Hessian.
+* :func:`batch_normalize`, with :class:`lessons_src.stochastic.LeastSquares`, shows how
+  centring and scaling the inputs of a linear model changes the condition number of its Hessian.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .objectives import Array, Objective, QuadraticND, Wiggly, as_points
+from .objectives import Array, Objective, Wiggly, as_points
 from .optimizers import Optimizer, _step_size
 from .runner import Trajectory, run
 
@@ -207,30 +207,6 @@ def batch_normalize(X: ArrayLike, eps: float = 0.0) -> Array:
     if np.any(var + eps == 0):
         raise ValueError("a constant column cannot be normalised with eps = 0")
     return (X - mean) / np.sqrt(var + eps)
-
-
-class LeastSquares(QuadraticND):
-    r"""Mean squared error of a linear model, :math:`f(w) = \frac{1}{2m}\|Xw - y\|^2`.
-
-    It is the quadratic :math:`\tfrac12 w^\top A w - b^\top w + c` with :math:`A = X^\top X/m`,
-    :math:`b = X^\top y/m` and :math:`c = \|y\|^2/2m`, so its Hessian is the (uncentred)
-    second-moment matrix of the inputs, and gradient descent's speed depends on that matrix's
-    condition number.
-    """
-
-    def __init__(self, X: ArrayLike, y: ArrayLike, name: str | None = None) -> None:
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y, dtype=float).reshape(-1)
-        if X.ndim != 2 or X.shape[0] != y.size:
-            raise ValueError(f"X must be (m, d) with m = len(y) = {y.size}, got shape {X.shape}")
-        m = y.size
-        name = name or f"least squares ({X.shape[1]} weights)"
-        super().__init__(X.T @ X / m, X.T @ y / m, name=name)
-        self.X, self.y = X, y
-        self.offset = float(y @ y / (2 * m))
-
-    def value(self, x: ArrayLike) -> Array:
-        return super().value(x) + self.offset
 
 
 def quadratic_model(objective: Objective, at: ArrayLike, x: ArrayLike, alpha: float = 0.0) -> Array:

@@ -16,9 +16,9 @@ from lessons_src import (
     run,
 )
 from lessons_src.animation import frame_steps, race, to_html
+from lessons_src.stochastic import LeastSquares
 from lessons_src.strategies import (
     CoordinateDescent,
-    LeastSquares,
     SmoothedWiggly,
     batch_normalize,
     continuation,
