@@ -38,27 +38,47 @@ MAX_FRAMES = 64
 
 @dataclass(frozen=True)
 class Slider:
-    """The positions one slider offers, with a label and how to print a value."""
+    """The positions one slider offers, with a label and how to show each position.
 
-    values: Sequence[float]
+    ``values`` are usually numbers, printed with ``fmt``; give ``names`` to show words instead
+    (then the values may be anything, e.g. the names of problems).
+    """
+
+    values: Sequence[Any]
     label: str
-    value: float | None = None  # start position; the middle value if None
+    value: Any = None  # start position; the middle value if None
     fmt: str = "{:.3g}"
-    options: list[tuple[str, float]] = field(init=False, repr=False)
+    names: Sequence[str] | None = None
+    options: list[tuple[str, Any]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        values = [float(v) for v in self.values]
+        values = list(self.values)
         if not values:
             raise ValueError(f"slider {self.label!r} needs at least one value")
-        if self.value is not None and not np.isclose(values, self.value).any():
-            raise ValueError(f"slider {self.label!r}: start value {self.value} is not offered")
-        object.__setattr__(self, "options", [(self.fmt.format(v), v) for v in values])
+        if self.names is None:
+            values = [float(v) for v in values]
+            names = [self.fmt.format(v) for v in values]
+        else:
+            names = [str(n) for n in self.names]
+            if len(names) != len(values):
+                raise ValueError(f"slider {self.label!r}: {len(names)} names for {len(values)} values")
+        if self.value is not None and self.start_index_of(values, self.value) is None:
+            raise ValueError(f"slider {self.label!r}: start value {self.value!r} is not offered")
+        object.__setattr__(self, "options", list(zip(names, values, strict=True)))
+
+    @staticmethod
+    def start_index_of(values: Sequence[Any], value: Any) -> int | None:
+        numeric = isinstance(value, int | float)
+        for i, v in enumerate(values):
+            if v == value or (numeric and isinstance(v, float) and np.isclose(v, value)):
+                return i
+        return None
 
     @property
     def start_index(self) -> int:
         if self.value is None:
             return len(self.options) // 2
-        return int(np.argmin([abs(v - self.value) for _, v in self.options]))
+        return self.start_index_of([v for _, v in self.options], self.value)
 
 
 def slider_mode() -> str:
