@@ -27,7 +27,7 @@ $(VENV)/.test-setup: $(VENV)/.book-setup tests/requirements.txt tests/requiremen
 	  || echo "PyTorch could not be installed: the agreement tests will be skipped."
 	touch $@
 
-$(VENDOR): book/_ext/vendor.sh book/_ext/widgets-paths.js
+$(VENDOR): book/_ext/vendor.sh book/_ext/widgets-setup.js
 	bash book/_ext/vendor.sh
 
 ## outputs: re-execute the notebooks and store only the outputs that nbval checks

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 from PIL import Image
@@ -69,7 +70,10 @@ def race(
     # shows that picture and, on transparent axes at the same place, only the moving paths.
     still, (ax,) = plots.figure(width=width, height=height, for_slider=True)
     still.set_dpi(dpi)
-    plots.draw_contours(ax, objective, xlim, ylim, levels=18, n=160)
+    contours = plots.draw_contours(ax, objective, xlim, ylim, levels=18, n=160)
+    # Grey contours leave the frames' small palette (see :func:`to_html`) to the paths' colours.
+    contours.set_cmap(ListedColormap(["0.8"]))
+    contours.set_antialiased(False)
     for i, label in enumerate(arrays):
         ax.plot([], [], color=f"C{i % 10}", linewidth=1.3, label=label)
     ax.legend(fontsize=7, loc="upper left", ncols=2, framealpha=0.8)

@@ -111,7 +111,9 @@ def render_png(fig: Figure, *, colors: int | None = None) -> bytes:
     if colors is None:
         image.save(buffer, format="png", compress_level=1)  # fast: live redraws
     else:
-        image = image.quantize(colors=colors, dither=Image.Dither.NONE)
+        # Octree quantisation keeps small areas of saturated colour (thin paths in tab10 colours)
+        # that median cut merges into the background.
+        image = image.quantize(colors=colors, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
         image.save(buffer, format="png", optimize=True)  # small: frames stored in the page
     return buffer.getvalue()
 
@@ -183,7 +185,7 @@ def interact(
     frames = {}
     for indices in itertools.product(*(range(n) for n in sizes)):
         update(**values_at(indices))
-        frames[indices] = widgets.Output(outputs=(_frame(render_png(fig, colors=64)),))
+        frames[indices] = widgets.Output(outputs=(_frame(render_png(fig, colors=128)),))
     update(**values_at([c.index for c in controls]))  # leave the figure at the start position
     stack = _nested_stack(frames, controls, prefix=())
     return widgets.VBox([*controls, stack])

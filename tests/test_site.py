@@ -68,10 +68,12 @@ def browser():
 
 
 def _open(browser, url: str):
-    """Open a page, recording every request it makes."""
+    """Open a page, recording every request it makes and every uncaught script error."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.goto(url, wait_until="networkidle")
     return page, requests
 
@@ -112,7 +114,7 @@ def test_every_slider_changes_its_figure(browser, server, chapter):
 
 
 @pytest.mark.parametrize("chapter", ["book/intro.html", *CHAPTERS])
-def test_math_renders_and_nothing_leaves_the_host(browser, server, chapter):
+def test_math_renders_no_script_fails_and_nothing_leaves_the_host(browser, server, chapter):
     page, requests = _open(browser, f"{server}/{chapter}")
     page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
     assert page.locator("mjx-container").count() > 0
@@ -121,6 +123,7 @@ def test_math_renders_and_nothing_leaves_the_host(browser, server, chapter):
     foreign = [u for u in requests if urlparse(u).scheme in {"http", "https"}
                and urlparse(u).hostname not in LOCAL_HOSTS]
     assert not foreign, f"requests left the local host: {foreign}"
+    assert not page.errors, f"uncaught script errors: {page.errors}"
     page.close()
 
 

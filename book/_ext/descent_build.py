@@ -3,6 +3,9 @@
 * Tells the notebook kernels that the build starts to precompute slider frames
   (``DESCENT_SLIDERS=static``), so sliders still move their figures on the static site.
 * Stops the build early, with the fix, when the self-hosted JavaScript is missing.
+* Drops the second copy of inline scripts that the theme writes twice into every page under
+  Jupyter Book 1 (sphinx-thebe's configuration among them, whose second copy throws
+  "THEBE_JS_URL has already been declared" in the browser).
 """
 
 import os
@@ -14,7 +17,27 @@ from sphinx.errors import ExtensionError
 VENDOR = Path(__file__).resolve().parent.parent / "_vendor" / "descent"
 
 
+def _drop_duplicate_inline_scripts(app: Sphinx, exception: Exception | None) -> None:
+    """Keep only the first copy of each inline ``<script>`` line in every written page."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        lines = page.read_text(encoding="utf-8").splitlines(keepends=True)
+        seen: set[str] = set()
+        kept = []
+        for line in lines:
+            text = line.strip()
+            if text.startswith("<script>") and text.endswith("</script>"):
+                if text in seen:
+                    continue
+                seen.add(text)
+            kept.append(line)
+        if len(kept) != len(lines):
+            page.write_text("".join(kept), encoding="utf-8")
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("build-finished", _drop_duplicate_inline_scripts)
     os.environ.setdefault("DESCENT_SLIDERS", "static")
     if not (VENDOR / ".complete").is_file():
         raise ExtensionError(

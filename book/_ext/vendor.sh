@@ -8,7 +8,7 @@ dest=book/_vendor/descent
 stamp="$dest/.complete"
 packages=("@jupyter-widgets/html-manager@1.0.6" "requirejs@2.3.4" "mathjax@3.2.2")
 if [[ -f "$stamp" && "$(cat "$stamp")" == "${packages[*]}" ]]; then
-  cp book/_ext/widgets-paths.js "$dest/"
+  cp book/_ext/widgets-setup.js "$dest/"
   exit 0
 fi
 
@@ -35,6 +35,6 @@ cp -r "$mj/input/tex/extensions" "$dest/mathjax/input/tex/"
 cp -r "$mj/ui" "$mj/a11y" "$dest/mathjax/"
 cp "$work"/mathjax-*/package/LICENSE "$dest/mathjax/LICENSE"
 cp "$work"/jupyter-widgets-html-manager-*/package/LICENSE "$dest/html-manager/LICENSE"
-cp book/_ext/widgets-paths.js "$dest/"
+cp book/_ext/widgets-setup.js "$dest/"
 echo "${packages[*]}" > "$stamp"
 du -sh "$dest"
