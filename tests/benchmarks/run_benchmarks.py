@@ -116,7 +116,7 @@ def sliders() -> None:
     from nbclient import NotebookClient
 
     print("\n## Slider latency (live kernel, first slider of each chapter, 50 changes)")
-    print(f"{'chapter':<28} {'slider':<22} {'median (ms)':>12} {'p95 (ms)':>10}")
+    print(f"{'chapter':<28} {'slider':<34} {'median (ms)':>12} {'p95 (ms)':>10}")
     env_mode = os.environ.pop("DESCENT_SLIDERS", None)
     os.environ["DESCENT_SLIDERS"] = "live"
     try:
@@ -133,7 +133,7 @@ def sliders() -> None:
                 continue
             data = json.loads(line.removeprefix("LATENCY "))
             ms = np.array(data["times"]) * 1000
-            print(f"{path.stem:<28} {data['label']:<22} {statistics.median(ms):>12.1f} "
+            print(f"{path.stem:<28} {data['label']:<34} {statistics.median(ms):>12.1f} "
                   f"{np.percentile(ms, 95):>10.1f}")
     finally:
         os.environ.pop("DESCENT_SLIDERS", None)
