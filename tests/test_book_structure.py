@@ -52,3 +52,11 @@ def test_chapter_has_exercises_with_solutions_and_a_summary(path):
     solutions = text.count("{solution}") + text.count("{solution-start}")
     assert exercises >= 3, f"only {exercises} exercises"
     assert solutions >= exercises, f"{exercises} exercises but {solutions} solutions"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_slider_code_is_folded_away(path):
+    """A slider cell's code is long plumbing; the page shows the widget and folds the code."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code" and "interact(" in cell.source:
+            assert "hide-input" in cell.metadata.get("tags", []), f"cell {cell.get('id')}"
