@@ -170,7 +170,10 @@ class QuadraticND(Objective):
 
     def grad(self, x: ArrayLike) -> Array:
         x = as_points(x, self.dim)
-        return x @ self.A - self.b  # A is symmetric, so x A = (A x)^T
+        # einsum sums in the same order for every point, so a batch of runs gives bit-for-bit
+        # the iterates of the same runs done one at a time (a matrix product would pick a
+        # different BLAS kernel, and rounding, for a batch than for a single point).
+        return np.einsum("...i,ij->...j", x, self.A) - self.b  # A is symmetric
 
     def hessian(self, x: ArrayLike) -> Array:
         x = as_points(x, self.dim)
