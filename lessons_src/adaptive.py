@@ -39,7 +39,7 @@ from .optimizers import (
     _hyper,
     _step_size,
 )
-from .runner import DIVERGENCE_BOUND, Trajectory
+from .runner import Trajectory, run
 from .stochastic import LeastSquares
 
 # ---------------------------------------------------------------------------------------------
@@ -280,24 +280,7 @@ def run_online(problem: OnlineProblem, optimizer: Optimizer, x0: ArrayLike,
     Like :func:`lessons_src.run`, but step :math:`t` uses the gradient of its own loss
     :math:`f_t`. The trajectory's values are those of the average loss ``problem.average``.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    average = problem.average
-    start = as_points(x0, average.dim)
-    batch = np.broadcast_shapes(start.shape[:-1], optimizer.batch_shape)
-    x = np.broadcast_to(start, (*batch, average.dim)).copy()
-    points = np.full((steps + 1, *batch, average.dim), np.nan)
-    points[0] = x
-    diverged_at = np.full(batch, -1)
-    with np.errstate(all="ignore"):
-        state = optimizer.init(x)
-        for t in range(1, steps + 1):
-            x, state = optimizer.step(problem.loss_at(t), x, state)
-            escaped = ~np.all(np.abs(x) <= DIVERGENCE_BOUND, axis=-1)
-            diverged_at[escaped & (diverged_at < 0)] = t
-            x = np.where(escaped[..., None], np.nan, x)
-            points[t] = x
-    return Trajectory(average, optimizer, points, diverged_at >= 0, diverged_at)
+    return run(problem.average, optimizer, x0, steps, objective_at=problem.loss_at)
 
 
 def effective_steps(trajectory: Trajectory) -> Array:

@@ -9,6 +9,7 @@ happened; the other runs go on. No numpy warning escapes.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -91,12 +92,16 @@ def run(
     steps: int,
     *,
     bound: float = DIVERGENCE_BOUND,
+    objective_at: Callable[[int], Objective] | None = None,
 ) -> Trajectory:
     """Apply ``optimizer`` to ``objective`` from ``x0`` for ``steps`` steps.
 
     ``x0`` has shape ``(d,)`` or ``(*batch, d)`` (a number for a 1-D objective); it is broadcast
     against the optimizer's hyperparameters, so ``GradientDescent(lr=np.geomspace(...))`` from
     one start point is a sweep over step sizes.
+
+    Online learning: with ``objective_at``, step ``t = 1, 2, ...`` follows the gradient of
+    ``objective_at(t)``, while the trajectory's values are those of ``objective``.
     """
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
         raise TypeError(f"steps must be an integer, got {steps!r}")
@@ -117,7 +122,8 @@ def run(
     with np.errstate(all="ignore"):
         state = optimizer.init(x)
         for k in range(1, steps + 1):
-            x, state = optimizer.step(objective, x, state)
+            loss = objective if objective_at is None else objective_at(k)
+            x, state = optimizer.step(loss, x, state)
             escaped = ~np.all(np.abs(x) <= bound, axis=-1)
             if escaped.any():
                 diverged_at[escaped & (diverged_at < 0)] = k

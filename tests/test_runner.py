@@ -366,3 +366,16 @@ def test_trajectory_run_extracts_one_run():
     assert row.batch_shape == (2,)
     np.testing.assert_array_equal(row.points, grid.points[:, 1])
     np.testing.assert_array_equal(row.diverged_at, grid.diverged_at[1])
+
+
+def test_objective_at_gives_each_step_its_own_loss():
+    """Online learning: step t follows the gradient of objective_at(t); values use the objective."""
+    pull_right, pull_left = Quadratic1D(1.0, -2.0, 0.0), Quadratic1D(1.0, 2.0, 0.0)  # minima ±1
+    losses = {1: pull_right, 2: pull_left, 3: pull_right}
+    trajectory = run(PARABOLA, GradientDescent(0.25), 0.0, 3, objective_at=losses.__getitem__)
+    expected = [0.0]
+    for t in (1, 2, 3):
+        x = expected[-1]
+        expected.append(x - 0.25 * (2 * x + losses[t].b))
+    np.testing.assert_allclose(trajectory.points[:, 0], expected)
+    np.testing.assert_allclose(trajectory.values, [(x - 1) ** 2 for x in expected])
