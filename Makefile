@@ -13,7 +13,7 @@ book: $(VENV)/.book-setup $(VENDOR)
 ## test: build the book, then lint and run every test (unit, notebooks, browser, PyTorch)
 test: $(VENV)/.test-setup book
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest --nbval-lax tests book
+	$(BIN)/python -m pytest --nbval-lax --doctest-modules lessons_src tests book
 
 $(VENV)/.book-setup: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
