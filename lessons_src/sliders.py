@@ -155,38 +155,39 @@ def interact(
     names = list(sliders)
     controls = [_selection_slider(sliders[name]) for name in names]
 
-    def values_at(indices: Sequence[int]) -> dict[str, float]:
+    def values_at(indices: Sequence[int]) -> dict[str, Any]:
         return {name: sliders[name].options[i][1] for name, i in zip(names, indices, strict=True)}
 
-    if mode == "live":
-        output = widgets.Output()
-
-        def redraw(_change: object = None) -> None:
-            update(**values_at([c.index for c in controls]))
-            output.outputs = (_frame(render_png(fig)),)
-
-        for control in controls:
-            control.observe(redraw, names="index")
+    def show_current() -> None:
         update(**values_at([c.index for c in controls]))
-        freeze_layout(fig, dpi=dpi)
-        redraw()
-        return widgets.VBox([*controls, output])
 
-    if mode != "static":
+    if mode not in {"live", "static"}:
         raise ValueError(f"mode must be 'static' or 'live', got {mode!r}")
     sizes = [len(sliders[name].options) for name in names]
-    if np.prod(sizes) > MAX_FRAMES:
+    if mode == "static" and np.prod(sizes) > MAX_FRAMES:
         raise ValueError(
             f"{' x '.join(map(str, sizes))} = {np.prod(sizes)} frames is more than {MAX_FRAMES}: "
             "offer fewer slider values"
         )
-    update(**values_at([c.index for c in controls]))
-    freeze_layout(fig, dpi=dpi)
+    show_current()
+    freeze_layout(fig, dpi=dpi)  # lay the figure out once, at the start position
+
+    if mode == "live":
+        output = widgets.Output(outputs=(_frame(render_png(fig)),))
+
+        def redraw(_change: object = None) -> None:
+            show_current()
+            output.outputs = (_frame(render_png(fig)),)
+
+        for control in controls:
+            control.observe(redraw, names="index")
+        return widgets.VBox([*controls, output])
+
     frames = {}
     for indices in itertools.product(*(range(n) for n in sizes)):
         update(**values_at(indices))
         frames[indices] = widgets.Output(outputs=(_frame(render_png(fig, colors=128)),))
-    update(**values_at([c.index for c in controls]))  # leave the figure at the start position
+    show_current()  # leave the figure at the sliders' start position
     stack = _nested_stack(frames, controls, prefix=())
     return widgets.VBox([*controls, stack])
 
