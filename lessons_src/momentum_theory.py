@@ -20,7 +20,6 @@ changing step, so the chapters can show where the two forms part.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -28,9 +27,7 @@ from numpy.typing import ArrayLike
 
 from .objectives import Array, Objective
 from .optimizers import Momentum, Optimizer, _decay, _step_size
-
-#: A step-size schedule: the factor :math:`s(k)` that multiplies the base step at step ``k``.
-Schedule = Callable[[int], float]
+from .schedules import Schedule
 
 
 def _floats(*values: ArrayLike) -> list[Array]:
@@ -200,18 +197,6 @@ def u_turns(coordinate: ArrayLike, tol: float = 1e-3) -> Array:
     return np.array(counts).reshape(c.shape[1:])
 
 
-def step_decay(every: int, factor: float) -> Schedule:
-    r"""A step schedule :math:`s(k) = \text{factor}^{\lfloor k/\text{every} \rfloor}`
-    (PyTorch's ``StepLR(step_size=every, gamma=factor)`` stepped once per iteration)."""
-    if every < 1 or not 0 < factor:
-        raise ValueError(f"need every >= 1 and factor > 0, got {every}, {factor}")
-
-    def schedule(k: int) -> float:
-        return factor ** (k // every)
-
-    return schedule
-
-
 def _constant(k: int) -> float:
     return 1.0
 
@@ -300,7 +285,6 @@ class TorchMomentum(Optimizer):
 
 __all__ = [
     "BufferState",
-    "Schedule",
     "ScheduledMomentum",
     "ScheduledVelocityState",
     "TorchMomentum",
@@ -318,6 +302,5 @@ __all__ = [
     "optimal_heavy_ball",
     "optimal_heavy_ball_rate",
     "optimal_nesterov_rate",
-    "step_decay",
     "u_turns",
 ]

@@ -14,6 +14,7 @@ chooses each step by backtracking until the loss drops enough.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -22,6 +23,24 @@ from numpy.typing import ArrayLike
 from .objectives import Array, Objective
 from .optimizers import Optimizer, _hyper, _step_size
 from .stochastic import MinibatchSGD
+
+#: A step-size schedule: the factor :math:`s(k)` that multiplies the base step at step ``k``.
+Schedule = Callable[[ArrayLike], ArrayLike]
+
+
+def step_decay(every: int, factor: ArrayLike) -> Schedule:
+    r"""The step schedule :math:`s(k) = \gamma^{\lfloor k/s \rfloor}` with :math:`s` = ``every``
+    and :math:`\gamma` = ``factor`` (PyTorch's ``StepLR(step_size=every, gamma=factor)`` stepped
+    once per iteration). ``factor`` may be an array, for a sweep."""
+    if isinstance(every, bool) or int(every) != every or every < 1:
+        raise ValueError(f"every must be a positive integer, got {every!r}")
+    if not np.all(np.asarray(factor, dtype=float) > 0):
+        raise ValueError(f"factor must be positive, got {factor!r}")
+
+    def schedule(k: ArrayLike) -> ArrayLike:
+        return factor ** (np.asarray(k) // int(every))
+
+    return schedule
 
 
 def _factor(name: str, value: ArrayLike) -> Array:
@@ -49,7 +68,7 @@ class StepDecay(MinibatchSGD):
         self.every = int(every)
 
     def step_size(self, count: ArrayLike) -> Array:
-        return self.lr * self.drop ** (np.asarray(count) // self.every)
+        return self.lr * step_decay(self.every, self.drop)(count)
 
 
 class ExponentialDecay(MinibatchSGD):

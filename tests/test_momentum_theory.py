@@ -33,9 +33,9 @@ from lessons_src.momentum_theory import (
     optimal_heavy_ball,
     optimal_heavy_ball_rate,
     optimal_nesterov_rate,
-    step_decay,
     u_turns,
 )
+from lessons_src.schedules import step_decay
 
 RNG = np.random.default_rng(0)
 CH5_EIGENVALUES = np.array([0.2, 4.0])  # f = 0.1 x1² + 2 x2²: f'' = 2a
