@@ -15,10 +15,27 @@ NOTEBOOKS = sorted((ROOT / "book").glob("ch*.ipynb"))
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 
 
+def toc_files(node: object) -> list[str]:
+    """Every ``file:`` of the table of contents, in order, at any depth (parts, sections)."""
+    if isinstance(node, dict):
+        own = [node["file"]] if "file" in node else []
+        return own + [f for key, value in node.items() if key != "file" for f in toc_files(value)]
+    if isinstance(node, list):
+        return [f for item in node for f in toc_files(item)]
+    return []
+
+
 def test_toc_and_notebooks_agree():
-    listed = {entry["file"] for entry in TOC["chapters"]}
+    listed = {f for f in toc_files(TOC) if Path(f).name.startswith("ch")}
     present = {f"book/{path.stem}" for path in NOTEBOOKS}
     assert listed == present, f"in the toc only: {listed - present}; on disk only: {present - listed}"
+
+
+def test_every_toc_entry_is_a_page():
+    files = [TOC["root"], *toc_files(TOC)]
+    missing = [f for f in files if not any((ROOT / f).with_suffix(s).is_file() for s in (".md", ".ipynb"))]
+    assert not missing, f"listed in _toc.yml but not on disk: {missing}"
+    assert len(files) == len(set(files)), "a page is listed twice in _toc.yml"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -32,8 +32,23 @@ LAUNCH_ARGS = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Every chapter of the book, in the order of the table of contents.
-CHAPTERS = [f"{entry['file']}.html" for entry in yaml.safe_load((ROOT / "_toc.yml").read_text())["chapters"]]
+
+
+def _toc_files(node: object) -> list[str]:
+    """Every ``file:`` of the table of contents, in order, at any depth (parts, sections)."""
+    if isinstance(node, dict):
+        own = [node["file"]] if "file" in node else []
+        return own + [f for key, value in node.items() if key != "file" for f in _toc_files(value)]
+    if isinstance(node, list):
+        return [f for item in node for f in _toc_files(item)]
+    return []
+
+
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+#: Every page of the book (the root page first), in the order of the table of contents.
+PAGES = [f"{file}.html" for file in [TOC["root"], *_toc_files(TOC)]]
+#: Every chapter notebook of the book, in the order of the table of contents.
+CHAPTERS = [page for page in PAGES if Path(page).name.startswith("ch")]
 
 playwright_sync = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed: pip install -r tests/requirements.txt"
