@@ -1,0 +1,218 @@
+"""Sphinx extension and script: the student edition of the site, and what printing needs.
+
+**Student edition.** ``python book/_ext/descent_editions.py student-config OUT.yml`` writes a copy
+of ``_config.yml`` with sphinx-exercise's ``hide_solutions: true`` (``make student-site`` builds
+with it). sphinx-exercise drops ``{solution}`` blocks itself but, for a gated solution
+(``{solution-start}`` ... ``{solution-end}``), only the opening directive: this extension removes
+everything up to the matching ``{solution-end}`` (the solution's text and code cells). After the
+build it also rewrites the notebooks and pages offered for download (``_sources/``) without their
+solutions, so that the solutions are nowhere in the student site.
+
+**Printing** (every HTML build): a print style sheet (``static/descent-print.css``) and, under
+every slider, a line shown only on paper: "Interactive figure: move the slider at <page URL>".
+The page URL starts with ``descent_site_url`` (default: the GitHub Pages address of
+``repository.url``, ``https://OWNER.github.io/REPO/``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sys
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.transforms import SphinxTransform
+from sphinx_exercise.directive import SolutionStartDirective
+from sphinx_exercise.nodes import solution_end_node
+
+STATIC = Path(__file__).resolve().parent / "static"
+WIDGET_VIEW = re.compile(r'(<script type="application/vnd\.jupyter\.widget-view\+json">.*?</script>)', re.S)
+SOLUTION_FENCE = re.compile(r"^\s*(`{3,}|:{3,})\{(solution|solution-start|solution-end)\}")
+
+
+# --- student edition: gated solutions ------------------------------------------------------------
+
+
+class HiddenSolution(nodes.Element):
+    """Marks where a gated solution started; removed with everything up to its end."""
+
+
+class HiddenGateSolutionStart(SolutionStartDirective):
+    """``solution-start`` that leaves a marker when solutions are hidden."""
+
+    def run(self) -> list[nodes.Node]:
+        result = super().run()
+        if self.env.app.config.hide_solutions:
+            return [HiddenSolution()]
+        return result
+
+
+class RemoveHiddenGatedSolutions(SphinxTransform):
+    """Remove each hidden gated solution: the marker, what follows it, and its ``solution-end``."""
+
+    default_priority = 5  # before sphinx-exercise merges gated solutions (10)
+
+    def apply(self, **kwargs: object) -> None:
+        for marker in list(self.document.findall(HiddenSolution)):
+            parent = marker.parent
+            start = parent.index(marker)
+            end = next(
+                (i for i in range(start, len(parent.children)) if isinstance(parent[i], solution_end_node)),
+                None,
+            )
+            if end is None:
+                raise ValueError(f"{self.env.docname}: solution-start without solution-end in its section")
+            for child in parent.children[start : end + 1]:
+                parent.remove(child)
+
+
+# --- student edition: downloadable sources --------------------------------------------------------
+
+
+def strip_solutions(text: str, in_gate: bool = False) -> tuple[str, bool]:
+    """Remove solution blocks from MyST text; return the text and whether a gated solution is open.
+
+    A ``{solution}`` block goes with its fence; ``{solution-start}`` opens a gate that drops all
+    text until the ``{solution-end}`` block (possibly in a later cell: pass ``in_gate`` on).
+
+    >>> strip_solutions("A\\n```{solution} x\\nsecret\\n```\\nB\\n")
+    ('A\\nB\\n', False)
+    >>> strip_solutions("A\\n```{solution-start} x\\n:class: dropdown\\n```\\nsecret\\n")
+    ('A\\n', True)
+    >>> strip_solutions("still secret\\n```{solution-end}\\n```\\nC", in_gate=True)
+    ('C', False)
+    """
+    lines = text.splitlines(keepends=True)
+    kept = []
+    i = 0
+    while i < len(lines):
+        match = SOLUTION_FENCE.match(lines[i])
+        if match:
+            fence, kind = match.group(1), match.group(2)
+            closing = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+            i += 1
+            while i < len(lines) and not closing.match(lines[i]):
+                i += 1
+            i += 1
+            in_gate = {"solution-start": True, "solution-end": False}.get(kind, in_gate)
+            continue
+        if not in_gate:
+            kept.append(lines[i])
+        i += 1
+    return "".join(kept), in_gate
+
+
+def strip_notebook(notebook: dict) -> dict:
+    """The notebook without solutions: solution blocks and every cell inside a gated solution."""
+    cells = []
+    in_gate = False
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] == "markdown":
+            source, in_gate_after = strip_solutions(source, in_gate)
+            if source.strip() or not (in_gate or in_gate_after):
+                cells.append({**cell, "source": source})
+            in_gate = in_gate_after
+        elif not in_gate:
+            cells.append(cell)
+    return {**notebook, "cells": cells}
+
+
+def _strip_sources(outdir: Path) -> None:
+    for path in (outdir / "_sources").rglob("*"):
+        if path.suffix == ".ipynb":
+            notebook = json.loads(path.read_text(encoding="utf-8"))
+            path.write_text(json.dumps(strip_notebook(notebook), indent=1, ensure_ascii=False) + "\n",
+                            encoding="utf-8")
+        elif path.suffix in {".md", ".txt"} and path.is_file():
+            path.write_text(strip_solutions(path.read_text(encoding="utf-8"))[0], encoding="utf-8")
+
+
+# --- printing -----------------------------------------------------------------------------------
+
+
+def site_url(app: Sphinx) -> str:
+    """The public address of the site, ending with a slash."""
+    if app.config.descent_site_url:
+        return app.config.descent_site_url.rstrip("/") + "/"
+    if app.config.html_baseurl:
+        return app.config.html_baseurl.rstrip("/") + "/"
+    repository = getattr(app.config, "html_theme_options", {}).get("repository_url", "")
+    match = re.match(r"https://github\.com/([^/]+)/([^/]+?)/?$", repository or "")
+    if match:
+        return f"https://{match.group(1)}.github.io/{match.group(2)}/"
+    return ""
+
+
+def _add_print_notes(app: Sphinx, outdir: Path) -> None:
+    base = site_url(app)
+    for docname in app.env.found_docs:
+        page = outdir / f"{docname}.html"
+        if not page.is_file():
+            continue
+        text = page.read_text(encoding="utf-8")
+        if "widget-view+json" not in text or "descent-print-only" in text:
+            continue
+        url = html.escape(f"{base}{docname}.html") if base else ""
+        where = f'<a href="{url}">{url}</a>' if url else "on the course website"
+        note = f'<p class="descent-print-only">Interactive figure: move the slider at {where}.</p>'
+        page.write_text(WIDGET_VIEW.sub(lambda m, note=note: m.group(1) + note, text), encoding="utf-8")
+
+
+def _finished(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    if app.builder.name == "html":
+        _add_print_notes(app, outdir)
+    if app.config.hide_solutions:
+        _strip_sources(outdir)
+
+
+def _add_static(app: Sphinx, config: object) -> None:
+    app.config.html_static_path.append(str(STATIC))
+
+
+def setup(app: Sphinx) -> dict:
+    app.setup_extension("sphinx_exercise")
+    app.add_config_value("descent_site_url", "", "html")
+    app.add_node(HiddenSolution)
+    app.add_directive("solution-start", HiddenGateSolutionStart, override=True)
+    app.add_transform(RemoveHiddenGatedSolutions)
+    app.connect("config-inited", _add_static)
+    app.add_css_file("descent-print.css")
+    app.connect("build-finished", _finished)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+# --- the student configuration ------------------------------------------------------------------
+
+
+def student_config(source: Path, target: Path) -> None:
+    """Write ``source`` (a ``_config.yml``) to ``target`` with solutions hidden.
+
+    ``local_extensions`` paths are made absolute: Jupyter Book reads them relative to the
+    configuration file, which now lives elsewhere.
+    """
+    import yaml
+
+    config = yaml.safe_load(source.read_text(encoding="utf-8"))
+    sphinx = config.setdefault("sphinx", {})
+    sphinx.setdefault("config", {})["hide_solutions"] = True
+    root = source.resolve().parent
+    sphinx["local_extensions"] = {
+        name: str((root / path).resolve()) for name, path in (sphinx.get("local_extensions") or {}).items()
+    }
+    config["title"] = f"{config.get('title', '')} (student edition)".strip()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("# Generated by book/_ext/descent_editions.py from _config.yml: do not edit.\n"
+                      + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "student-config":
+        sys.exit("usage: python book/_ext/descent_editions.py student-config OUT.yml")
+    student_config(Path(__file__).resolve().parents[2] / "_config.yml", Path(sys.argv[2]))
