@@ -4,11 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 VENDOR := book/_vendor/descent/.complete
 
-.PHONY: book test lint outputs clean
+.PHONY: book notebooks test lint outputs clean
 
-## book: install the book's requirements, fetch its JavaScript, build the HTML into _build/html
+## book: install the book's requirements, fetch its JavaScript, build the HTML into _build/html,
+## then write the Jupyter editions of the chapters into _build/notebooks (see `notebooks`)
 book: $(VENV)/.book-setup $(VENDOR)
 	$(BIN)/jupyter-book build -W -n --keep-going .
+	$(BIN)/python book/_ext/editions.py
+
+## notebooks: from the last build, (re)write _build/notebooks/{full,student}/<chapter>.ipynb,
+## the plain-Jupyter editions that the launch buttons and the download button open
+notebooks: $(VENV)/.book-setup
+	$(BIN)/python book/_ext/editions.py
 
 ## test: build the book, then lint and run every test (unit, notebooks, browser, PyTorch)
 test: $(VENV)/.test-setup book
