@@ -1,0 +1,124 @@
+"""Print a built Descent website into one PDF: ``python book/_ext/print_pdf.py SITE OUT.pdf``.
+
+Every page of the table of contents (``_toc.yml``), in its order, is opened in Debian's
+Chromium (driven by Playwright, served from 127.0.0.1 so that nothing is fetched from another
+host), left to render its mathematics and its sliders (each shows its first figure, and the
+print style sheet adds the address where it can be moved), has its folded solutions opened, and is
+printed to PDF; ``pdfunite`` (poppler-utils) joins the pages into ``OUT.pdf``. ``make pdf`` prints
+the full site (``_build/html``) and the student site (``_build/student-html``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+#: Resolves once MathJax has typeset the page and every slider has been drawn (or after a timeout).
+SETTLE = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const views = () => document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+  const drawn = () => [...views()].every(
+    s => s.parentElement.querySelector('.jupyter-widgets, .widget-subarea'));
+  for (let i = 0; i < 200 && !drawn(); i++) { await new Promise(r => setTimeout(r, 100)); }
+  window.dispatchEvent(new Event('beforeprint'));
+  document.querySelectorAll('.admonition.toggle.toggle-hidden button.toggle-button').forEach(b => b.click());
+  await new Promise(r => setTimeout(r, 300));
+  return drawn();
+}"""
+
+
+def toc_pages(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
+    """The documents of a Jupyter Book table of contents, in reading order.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "_toc.yml"
+    >>> toc = "root: intro\\nparts:\\n- chapters:\\n  - file: a\\n    sections:\\n    - file: b\\n"
+    >>> _ = path.write_text(toc)
+    >>> toc_pages(path)
+    ['intro', 'a', 'b']
+    """
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    pages = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                pages.append(entry["file"])
+            for key in ("parts", "chapters", "sections"):
+                walk(entry.get(key, []))
+
+    walk(toc.get("parts", []))
+    walk(toc.get("chapters", []))
+    return pages
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def print_site(site: Path, out: Path, chromium: str) -> None:
+    """Print every page of ``site`` in the order of the toc, and join them into ``out``."""
+    from playwright.sync_api import sync_playwright
+
+    pages = [page for page in toc_pages() if (site / f"{page}.html").is_file()]
+    if not pages:
+        raise SystemExit(f"no pages of _toc.yml found in {site}: build the site first")
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+            parts = []
+            for i, name in enumerate(pages):
+                tab = browser.new_page(viewport={"width": 1100, "height": 1400})
+                tab.goto(f"{base}/{name}.html", wait_until="networkidle")
+                if not tab.evaluate(SETTLE):
+                    print(f"warning: a slider on {name} did not draw", file=sys.stderr)
+                part = Path(tmp) / f"{i:03d}.pdf"
+                tab.pdf(path=str(part), format="A4", print_background=True,
+                        margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"})
+                tab.close()
+                parts.append(str(part))
+            browser.close()
+            subprocess.run(["pdfunite", *parts, str(out)], check=True)
+    finally:
+        httpd.shutdown()
+    print(f"{out}: {len(pages)} pages of the site")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("site", type=Path, help="a built site, e.g. _build/html")
+    parser.add_argument("out", type=Path, help="the PDF to write")
+    args = parser.parse_args()
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    needed = [("chromium (apt-get install chromium)", Path(chromium).is_file()),
+              ("pdfunite (apt-get install poppler-utils)", shutil.which("pdfunite"))]
+    missing = [tool for tool, found in needed if not found]
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing.append("playwright (pip install -r tests/requirements.txt)")
+    if missing:
+        raise SystemExit("cannot print the PDF, missing: " + ", ".join(missing))
+    print_site(args.site.resolve(), args.out, chromium)
+
+
+if __name__ == "__main__":
+    main()
