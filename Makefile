@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 VENDOR := book/_vendor/descent/.complete
 
-.PHONY: book notebooks test lint outputs clean
+.PHONY: book notebooks student-site pdf pdf-print test lint outputs clean
 
 ## book: install the book's requirements, fetch its JavaScript, build the HTML into _build/html,
 ## then write the Jupyter editions of the chapters into _build/notebooks (see `notebooks`)
@@ -17,8 +17,29 @@ book: $(VENV)/.book-setup $(VENDOR)
 notebooks: $(VENV)/.book-setup
 	$(BIN)/python book/_ext/editions.py
 
-## test: build the book, then lint and run every test (unit, notebooks, browser, PyTorch)
-test: $(VENV)/.test-setup book
+## student-site: the website without solutions (sphinx-exercise's hide_solutions, set in a
+## generated copy of _config.yml), into _build/student-html, for publishing to students
+student-site: $(VENV)/.book-setup $(VENDOR)
+	$(BIN)/python book/_ext/descent_editions.py student-config _build/student/_config.yml
+	$(BIN)/jupyter-book build -W -n --keep-going --config _build/student/_config.yml \
+	  --path-output _build/student .
+	ln -sfn student/_build/html _build/student-html
+
+## pdf: the printable book, _build/pdf/descent.pdf (with solutions) and descent-student.pdf,
+## printed from the two websites by Debian's Chromium and joined with pdfunite (poppler-utils)
+pdf: $(VENV)/.test-setup book student-site
+	$(MAKE) pdf-print
+
+## pdf-print: only the printing step of `pdf`, from the sites already built
+pdf-print:
+	$(BIN)/python book/_ext/print_pdf.py _build/html _build/pdf/descent.pdf
+	$(BIN)/python book/_ext/print_pdf.py _build/student-html _build/pdf/descent-student.pdf
+
+## test: build the book, then lint and run every test (unit, notebooks, browser, PyTorch);
+## the student site and, where Chromium and pdfunite are installed, the PDFs are built first
+test: $(VENV)/.test-setup book student-site
+	if [ -x /usr/bin/chromium ] && command -v pdfunite >/dev/null; then $(MAKE) pdf-print; \
+	  else echo "No Chromium or pdfunite: the PDFs are not built and their test skips."; fi
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest --nbval-lax --doctest-modules lessons_src tests book
 

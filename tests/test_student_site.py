@@ -1,0 +1,157 @@
+"""The student website (``make student-site``) has every exercise and no solution anywhere.
+
+Compares it with the full website: every exercise of ``_build/html`` is in
+``_build/student-html`` under the same number and title, and no trace of a solution is left,
+neither on the pages, nor in the sources offered for download (``_sources/``), nor in the search
+index. The solutions' text is taken from the full site, and each check first confirms that the
+full site does contain what the student site must not (so that the test can fail).
+
+``make test`` builds both sites first; the test skips when either is missing. It reuses the
+builds rather than building here: a build executes every notebook (one to two minutes).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from sphinx.search.en import SearchEnglish
+
+ROOT = Path(__file__).resolve().parent.parent
+FULL = ROOT / "_build" / "html"
+STUDENT = ROOT / "_build" / "student-html"
+PLAIN_WORD = re.compile(r"^[A-Za-z][a-z]*[,.;]?$")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _pages(site: Path) -> list[Path]:
+    return sorted(site.glob("book/ch*.html"))
+
+
+@functools.cache
+def _page(path: Path) -> dict:
+    """What the tests read from one page (each page is parsed once)."""
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    data = {
+        "exercises": {div["id"]: _squash(div.find(class_="admonition-title").get_text())
+                      for div in soup.select("div.exercise[id]")},
+        "solutions": [_squash(div.get_text(" ")) for div in soup.select("div.solution")],
+        "text": _squash(soup.get_text(" ")),
+    }
+    for div in soup.select("div.solution"):
+        div.decompose()
+    data["rest"] = _squash(soup.get_text(" "))
+    return data
+
+
+def _index(site: Path) -> dict:
+    text = (site / "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1 : text.rindex(")")])
+
+
+def _docs_of(index: dict, stem: str) -> set[int]:
+    found = index["terms"].get(stem, [])
+    return set(found) if isinstance(found, list) else {found}
+
+
+@pytest.fixture(scope="module")
+def sites() -> tuple[Path, Path]:
+    for site, command in ((FULL, "make book"), (STUDENT, "make student-site")):
+        if not (site / "index.html").is_file():
+            pytest.skip(f"no built site at {site}: run `{command}` first")
+    return FULL, STUDENT
+
+
+@pytest.fixture(scope="module")
+def solutions(sites) -> dict[str, tuple[list[str], str]]:
+    """Per chapter page of the full site: the text of each solution, and the page's other text."""
+    full, _ = sites
+    found = {page.name: (_page(page)["solutions"], _page(page)["rest"]) for page in _pages(full)}
+    assert sum(len(texts) for texts, _ in found.values()) >= 3 * len(found), "too few solutions"
+    return found
+
+
+def _fragments(solution: str, rest: str, length: int = 10) -> list[str]:
+    """Windows of ``length`` words of a solution (stepping by half) that the rest of its page lacks."""
+    words = solution.split()
+    windows = (" ".join(words[i : i + length]) for i in range(0, max(1, len(words) - length), length // 2))
+    return [fragment for fragment in windows if fragment not in rest]
+
+
+def test_every_exercise_is_on_the_student_site(sites):
+    full, student = sites
+    for page in _pages(full):
+        expected = _page(page)["exercises"]
+        assert expected, f"no exercises on {page.name}"
+        assert _page(student / "book" / page.name)["exercises"] == expected, page.name
+
+
+def test_no_solution_on_the_student_pages(sites, solutions):
+    _, student = sites
+    for page in _pages(student):
+        assert not _page(page)["solutions"], page.name
+        text = _page(page)["text"]
+        texts, rest = solutions[page.name]
+        for solution in texts:
+            for fragment in _fragments(solution, rest):
+                assert fragment not in text, f"{page.name}: {fragment!r}"
+
+
+def _plain_fragments(solution: str, length: int = 6) -> list[str]:
+    """Runs of plain words (no mathematics or code) that read the same in the Markdown source."""
+    runs, current = [], []
+    for word in solution.split():
+        if PLAIN_WORD.match(word):
+            current.append(word)
+            if len(current) == length:
+                runs.append(" ".join(current))
+                current = []
+        else:
+            current = []
+    return runs
+
+
+def test_no_solution_in_the_downloadable_sources(sites, solutions):
+    full, student = sites
+    checked = 0
+    for name, (texts, rest) in solutions.items():
+        stem = Path(name).stem
+        full_sources = [_squash(p.read_text(encoding="utf-8").replace("\\n", " "))
+                        for p in (full / "_sources" / "book").glob(f"{stem}.*")]
+        student_paths = list((student / "_sources" / "book").glob(f"{stem}.*"))
+        assert student_paths, f"no downloadable source of {stem} on the student site"
+        student_sources = [_squash(p.read_text(encoding="utf-8").replace("\\n", " ")) for p in student_paths]
+        assert not any("{solution" in source for source in student_sources), stem
+        for solution in texts:
+            for fragment in _plain_fragments(solution):
+                if fragment not in rest and any(fragment in source for source in full_sources):
+                    checked += 1
+                    assert not any(fragment in source for source in student_sources), (stem, fragment)
+    assert checked >= 20, f"only {checked} solution fragments found in the full site's sources"
+
+
+def test_no_solution_in_the_search_index(sites):
+    """Words that only a page's solutions use are indexed for that page on the full site only."""
+    full, student = sites
+    stemmer = SearchEnglish({})
+    full_index, student_index = _index(full), _index(student)
+    checked = 0
+    for page in _pages(full):
+        solution_words = set(re.findall(r"[a-z]{4,}", " ".join(_page(page)["solutions"]).lower()))
+        other_words = set(re.findall(r"[a-z]+", _page(page)["rest"].lower()))
+        stems = {stemmer.stem(w) for w in solution_words} - {stemmer.stem(w) for w in other_words}
+        docname = f"book/{page.stem}"
+        full_doc = full_index["docnames"].index(docname)
+        student_doc = student_index["docnames"].index(docname)
+        for stem in stems:
+            if full_doc in _docs_of(full_index, stem):
+                checked += 1
+                assert student_doc not in _docs_of(student_index, stem), (docname, stem)
+    assert checked >= 10, f"only {checked} solution-only words found in the full site's index"
