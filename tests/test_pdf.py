@@ -1,0 +1,112 @@
+"""The printable books (``make pdf``): every page, figure, exercise and slider note is there, no
+raw markup shows, and solutions are in the full edition only.
+
+Reads ``_build/pdf/descent.pdf`` and ``_build/pdf/descent-student.pdf`` (``make test`` prints them
+where Chromium is installed) with poppler-utils (``pdftotext``, ``pdfimages``, ``pdftoppm``);
+skips when either is missing. Counts are compared with the websites they were printed from.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+PDFS = {"full": ROOT / "_build" / "pdf" / "descent.pdf",
+        "student": ROOT / "_build" / "pdf" / "descent-student.pdf"}
+SITES = {"full": ROOT / "_build" / "html", "student": ROOT / "_build" / "student-html"}
+RAW_MARKUP = ["{glue", "```", ":::", "{exercise", "{solution", ":label:", ":class:", "{prf:", "{doc}",
+              "{numref}", "{ref}", "{math}", "{cite", "$$", "\\(", "\\[", "\\begin{"]
+
+for _tool in ("pdftotext", "pdfimages", "pdftoppm", "pdfinfo"):
+    if shutil.which(_tool) is None:
+        pytest.skip(f"{_tool} is missing: apt-get install poppler-utils (CI does)", allow_module_level=True)
+
+
+def _run(*args: str) -> str:
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module", params=["full", "student"])
+def edition(request) -> tuple[str, Path, Path]:
+    pdf, site = PDFS[request.param], SITES[request.param]
+    if not pdf.is_file() or not (site / "index.html").is_file():
+        pytest.skip(f"no {pdf.name} or no site at {site}: run `make pdf` (needs Chromium)")
+    return request.param, pdf, site
+
+
+@pytest.fixture(scope="module")
+def pages(edition) -> list[str]:
+    """The text of every page of the PDF."""
+    return _run("pdftotext", "-layout", str(edition[1]), "-").split("\f")[:-1]
+
+
+def _chapter_pages(site: Path) -> list[Path]:
+    return sorted(site.glob("book/ch*.html"))
+
+
+def test_page_count(edition, pages):
+    name, pdf, site = edition
+    count = int(re.search(r"^Pages:\s+(\d+)", _run("pdfinfo", str(pdf)), re.M).group(1))
+    assert count == len(pages)
+    printed = len(list(site.glob("book/**/*.html"))) + 1  # every page of the book, and the intro
+    words = sum(len(page.split()) for page in pages)
+    assert count >= printed, f"{count} PDF pages for {printed} web pages"
+    assert words / count > 100, "most pages are nearly empty"
+    if name == "student":
+        full = int(re.search(r"^Pages:\s+(\d+)", _run("pdfinfo", str(PDFS["full"])), re.M).group(1))
+        assert count < full, "the student edition should be shorter than the one with solutions"
+
+
+def test_no_raw_markup(pages):
+    for number, text in enumerate(pages, start=1):
+        for markup in RAW_MARKUP:
+            assert markup not in text, f"page {number} shows {markup!r}"
+
+
+def test_every_exercise_and_only_the_right_solutions(edition, pages):
+    name, _, site = edition
+    text = "\n".join(pages)
+    on_site = set()
+    for page in _chapter_pages(site):
+        on_site |= set(re.findall(r'caption-number">Exercise (\d+\.\d+) <', page.read_text(encoding="utf-8")))
+    in_pdf = set(re.findall(r"(?<!Solution to )Exercise (\d+\.\d+) \(", text))
+    assert on_site and in_pdf == on_site, on_site ^ in_pdf
+    solutions = set(re.findall(r"Solution to Exercise (\d+\.\d+)", text))
+    if name == "full":
+        assert solutions == on_site, "every exercise's solution is printed, unfolded"
+    else:
+        assert not solutions
+
+
+def test_every_slider_prints_a_figure_and_its_note(edition, pages):
+    _, _, site = edition
+    sliders = sum(p.read_text(encoding="utf-8").count("widget-view+json") for p in _chapter_pages(site))
+    notes = sum(page.count("Interactive figure: move the slider at") for page in pages)
+    assert sliders >= len(_chapter_pages(site)) and notes == sliders
+
+
+def test_figures_are_in_place(edition, pages):
+    """Every figure of the site is a colour image in the PDF, and its page is not blank there."""
+    _, pdf, site = edition
+    figures = sum(len(re.findall(r'<img [^>]*src="\.\./_images/', p.read_text(encoding="utf-8")))
+                  for p in _chapter_pages(site))
+    sliders = sum(p.read_text(encoding="utf-8").count("widget-view+json") for p in _chapter_pages(site))
+    listing = _run("pdfimages", "-list", str(pdf)).splitlines()[2:]
+    colour = [row.split() for row in listing if row.split()[5] in {"icc", "rgb"}]
+    large = [int(row[0]) for row in colour if int(row[3]) >= 200 and int(row[4]) >= 100]
+    assert len(large) >= figures + sliders, f"{len(large)} figures printed, {figures + sliders} on the site"
+    with tempfile.TemporaryDirectory() as tmp:
+        for page in sorted(set(large)):
+            _run("pdftoppm", "-r", "20", "-gray", "-f", str(page), "-l", str(page), "-png", str(pdf),
+                 f"{tmp}/p")
+        for path in sorted(Path(tmp).glob("p-*.png")):
+            pixels = list(Image.open(path).getdata())
+            inked = sum(value < 200 for value in pixels) / len(pixels)
+            assert inked > 0.02, f"{path.name}: a page that holds a figure is nearly white"
