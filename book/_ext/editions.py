@@ -15,8 +15,9 @@ After ``jupyter-book build``, this script writes two editions of every notebook 
 Numbers (theorems, exercises, equations, sections) and cross-reference texts are read from the
 built HTML pages, glued values from the executed notebooks in ``_build/jupyter_execute``. A glue
 name no cell defines, a role or directive the converter does not know, or a build older than
-its source stops the script with the page and line. An edition is rewritten only when its
-content changes.
+its source stops the script with the page and line. So does text after a solution that does not
+start with a heading (an exercise is one): in Jupyter the folded solution would hide it. An
+edition is rewritten only when its content changes.
 
     python book/_ext/editions.py                       # after jupyter-book build (make book does both)
     python book/_ext/editions.py --build-dir /tmp/x/_build
@@ -119,10 +120,12 @@ def edition_name(docname: str, root: Path = ROOT) -> str:
 
 
 def site_url(root: Path = ROOT) -> str:
-    """Where the website lives: ``html.baseurl`` of ``_config.yml``, else the repository's GitHub
-    Pages address (``https://<owner>.github.io/<repo>/``), which the Pages workflow publishes."""
+    """Where the website lives: ``descent_site_url`` (Sphinx config, as descent_editions.py reads
+    it) or ``html.baseurl`` of ``_config.yml``, else the repository's GitHub Pages address
+    (``https://<owner>.github.io/<repo>/``), where the Book workflow publishes it."""
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
-    base = (config.get("html") or {}).get("baseurl")
+    sphinx_config = (config.get("sphinx") or {}).get("config") or {}
+    base = sphinx_config.get("descent_site_url") or (config.get("html") or {}).get("baseurl")
     if base:
         return base.rstrip("/") + "/"
     url = (config.get("repository") or {}).get("url", "")
@@ -409,7 +412,8 @@ class PageConverter:
         self.in_solution: str | None = None
         self.section_level = 1
         self.cell_index = 0
-        self.after_solution: str | None = None
+        self.after_solution: str | None = None  # "level:title" of the solution just closed
+        self.solution_heading = ""
 
     # -- locations -------------------------------------------------------------------------
     def where(self, line: int) -> str:
@@ -499,7 +503,6 @@ class PageConverter:
             self.write("")
             self.write(self.render_lines(block.body, block.body_line))
             self.flush()
-            self.exercise_level = level
         elif isinstance(block, Directive) and block.name == "solution":
             title = self.solution_title(block)
             level = min(6, self.section_level + 2)
@@ -699,10 +702,6 @@ class PageConverter:
         if not path:
             url = self.page.url + (f"#{fragment}" if fragment else "")
         else:
-            doc = (Path(self.docname).parent / path).as_posix()
-            doc = re.sub(r"\.(ipynb|md)$", "", doc)
-            while "/../" in f"/{doc}":
-                doc = re.sub(r"[^/]+/\.\./", "", doc, count=1)
             url = urljoin(self.page.url, Path(path).with_suffix(".html").as_posix()) \
                 if re.search(r"\.(ipynb|md)$", path) else urljoin(self.page.url, path)
             if fragment:
