@@ -1,14 +1,17 @@
 """The built website, read in a real browser: sliders move figures with no kernel, math renders,
-and no request leaves the local host.
+no request leaves the local host, and axe-core finds no serious accessibility violation.
 
-Needs the book built into ``_build/html`` (``make book``) and Debian's Chromium at
-``/usr/bin/chromium`` (``.ci/run`` installs it); skips with a message otherwise.
+Needs the book built into ``_build/html`` (``make book``; set ``DESCENT_SITE`` to test a build
+elsewhere) and Debian's Chromium at ``/usr/bin/chromium`` (``.ci/run`` installs it); the
+accessibility test also needs axe-core in ``tests/_vendor`` (``bash book/_ext/vendor.sh``, which
+``make book`` runs). Each skips with a message when what it needs is missing.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -18,7 +21,8 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-SITE = Path(__file__).resolve().parent.parent / "_build" / "html"
+ROOT = Path(__file__).resolve().parent.parent
+SITE = Path(os.environ.get("DESCENT_SITE") or ROOT / "_build" / "html").resolve()
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 LAUNCH_ARGS = [
@@ -30,8 +34,6 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _toc_files(node: object) -> list[str]:
@@ -49,6 +51,16 @@ TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 PAGES = [f"{file}.html" for file in [TOC["root"], *_toc_files(TOC)]]
 #: Every chapter notebook of the book, in the order of the table of contents.
 CHAPTERS = [page for page in PAGES if Path(page).name.startswith("ch")]
+#: The toc's pages, then every other page the build wrote (search, indexes), but not the
+#: root ``index.html``, which only redirects to the first page.
+BUILT_PAGES = PAGES + sorted(
+    page.name for page in (SITE.glob("*.html") if SITE.is_dir() else [])
+    if page.name != "index.html" and page.name not in PAGES
+)
+
+AXE = ROOT / "tests" / "_vendor" / "axe-core" / "axe.min.js"
+#: WCAG 2.0 and 2.1, levels A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 playwright_sync = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed: pip install -r tests/requirements.txt"
@@ -148,3 +160,57 @@ def test_chapter_page_is_light(chapter):
         pytest.skip(f"no built page {chapter}: run `make book` first")
     size = (SITE / chapter).stat().st_size
     assert size < 3_000_000, f"{chapter} weighs {size / 1e6:.1f} MB"
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core with the WCAG 2.1 A/AA rules on an open page; return its violations.
+
+    axe is injected as an inline script with ``define`` hidden, so that the page's require.js
+    does not take it for an anonymous AMD module; the page itself never loads axe.
+    """
+    source = AXE.read_text(encoding="utf-8")
+    page.add_script_tag(content=f"(function () {{ var define, module, exports;\n{source}\n}})();")
+    results = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        AXE_TAGS,
+    )
+    return results["violations"]
+
+
+def describe_violations(violations: list[dict], limit: int = 8) -> str:
+    """One paragraph per rule: id, impact, what it asks, and the CSS targets of the nodes."""
+    lines = []
+    for v in violations:
+        targets = [" ".join(map(str, node["target"])) for node in v["nodes"]]
+        more = f"; ... ({len(targets) - limit} more)" if len(targets) > limit else ""
+        shown = "; ".join(targets[:limit]) + more
+        lines.append(f"{v['id']} [{v['impact']}] {v['help']}: {len(targets)} node(s): {shown}")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("page_path", BUILT_PAGES)
+def test_no_serious_accessibility_violations(browser, server, page_path):
+    """axe-core (WCAG 2.1 A and AA) finds nothing serious or critical on the page."""
+    if not AXE.is_file():
+        pytest.skip(f"no axe-core at {AXE}: run `bash book/_ext/vendor.sh`")
+    if not (SITE / page_path).is_file():
+        pytest.skip(f"no built page {page_path}: run `make book` first")
+    page, _ = _open(browser, f"{server}/{page_path}")
+    page.wait_for_timeout(500)  # let MathJax and the slider widgets finish rendering
+    violations = axe_violations(page)
+    named_by_file = page.evaluate(
+        """() => [...document.querySelectorAll('.bd-article img')]
+            .filter(img => /\\.(png|jpe?g|gif|svg|webp)$/i.test(img.getAttribute('alt') || ''))
+            .map(img => `image in section #${img.closest('section[id]')?.id ?? '?'}`)"""
+    )
+    page.close()
+    serious = [v for v in violations if v["impact"] in {"serious", "critical"}]
+    if named_by_file:
+        # axe accepts any alt text; Sphinx's default, the image's file name, describes nothing.
+        serious.append({
+            "id": "alt-is-file-name", "impact": "serious",
+            "help": "Alt text must describe the image, not be its file name (code cells: cell "
+                    "metadata mystnb.image.alt)",
+            "nodes": [{"target": [alt]} for alt in named_by_file],
+        })
+    assert not serious, f"{page_path}: accessibility violations\n" + describe_violations(serious)

@@ -6,15 +6,26 @@
 * Drops the second copy of inline scripts that the theme writes twice into every page under
   Jupyter Book 1 (sphinx-thebe's configuration among them, whose second copy throws
   "THEBE_JS_URL has already been declared" in the browser).
+* Serves ``book/_ext/static/descent-a11y.{css,js}`` on every page: accessibility fixes for the
+  theme (link contrast, controls whose accessible name hides their visible text, unlabelled
+  animation sliders, the roles of the references list), checked by the axe test in
+  ``tests/test_site.py``.
 """
 
 import os
 from pathlib import Path
 
 from sphinx.application import Sphinx
+from sphinx.config import Config
 from sphinx.errors import ExtensionError
 
 VENDOR = Path(__file__).resolve().parent.parent / "_vendor" / "descent"
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def _serve_static(app: Sphinx, config: Config) -> None:
+    """Add this extension's own static folder to the site's static path."""
+    config.html_static_path = [*config.html_static_path, str(STATIC)]
 
 
 def _drop_duplicate_inline_scripts(app: Sphinx, exception: Exception | None) -> None:
@@ -38,6 +49,9 @@ def _drop_duplicate_inline_scripts(app: Sphinx, exception: Exception | None) -> 
 
 def setup(app: Sphinx) -> dict:
     app.connect("build-finished", _drop_duplicate_inline_scripts)
+    app.connect("config-inited", _serve_static)
+    app.add_css_file("descent-a11y.css")
+    app.add_js_file("descent-a11y.js")
     os.environ.setdefault("DESCENT_SLIDERS", "static")
     if not (VENDOR / ".complete").is_file():
         raise ExtensionError(

@@ -7,6 +7,21 @@ cd "$(dirname "$0")/../.."
 dest=book/_vendor/descent
 stamp="$dest/.complete"
 packages=("@jupyter-widgets/html-manager@1.0.6" "requirejs@2.3.4" "mathjax@3.2.2")
+
+# axe-core, for the accessibility test of the built site only (tests/test_site.py): it lives
+# under tests/, outside the site's static path, and no page loads it.
+axe=tests/_vendor/axe-core
+axe_version=4.14.1
+if [[ ! -f "$axe/axe.min.js" || "$(cat "$axe/.version" 2>/dev/null)" != "$axe_version" ]]; then
+  axe_work=$(mktemp -d)
+  (cd "$axe_work" && npm pack --silent "axe-core@$axe_version" >/dev/null \
+    && tar -xzf axe-core-*.tgz)
+  mkdir -p "$axe"
+  cp "$axe_work/package/axe.min.js" "$axe_work/package/LICENSE" "$axe/"
+  echo "$axe_version" > "$axe/.version"
+  rm -rf "$axe_work"
+fi
+
 if [[ -f "$stamp" && "$(cat "$stamp")" == "${packages[*]}" ]]; then
   cp book/_ext/widgets-setup.js "$dest/"
   exit 0
