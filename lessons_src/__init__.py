@@ -1,47 +1,106 @@
 """lessons_src: the optimizer package behind the Descent course.
 
-Data flows one way: objectives -> optimizers -> runner -> plots and sliders.
+Data flows one way: objectives -> optimizers -> runner -> analysis and theory -> plots and sliders.
 
->>> from lessons_src import Quadratic1D, GradientDescent, run
->>> run(Quadratic1D(1, -2, 1), GradientDescent(lr=0.1), x0=5.0, steps=20).final
+==================  ==============================================================================
+where               what
+==================  ==============================================================================
+``objectives/``     functions to minimise, with exact gradients and Hessians
+``optim/``          every update rule, one class each, registered by name
+``schedules``       step sizes that change with the step count (the one schedule mechanism)
+``runner``          ``run``: the loop, the whole trajectory and, on request, the optimizer states
+``analysis``        measuring runs: first step below a tolerance, rates, widths, u-turns
+``theory/``         the closed forms the chapters prove: thresholds, rates, bias factors
+``viz/``            plots, sliders that work live and on the static site, the race animation
+``notebook``        ``glue``: a computed number into the prose
+==================  ==============================================================================
+
+>>> from lessons_src import Parabola, GradientDescent, run
+>>> run(Parabola(1, -2, 1), GradientDescent(lr=0.1), x0=5.0, steps=20).final
 array([1.04611686])
 """
 
-from .objectives import Objective, Quadratic1D, QuadraticND, Rosenbrock, Saddle, Wiggly
-from .optimizers import (
+from . import analysis, objectives, optim, schedules, theory, viz
+from .analysis import first_below, first_true
+from .objectives import (
+    Cliff,
+    DoubleWell,
+    LeastSquares,
+    Objective,
+    Parabola,
+    Quadratic1D,
+    QuadraticND,
+    Rosenbrock,
+    Saddle,
+    SigmoidNeuron,
+    Wiggly,
+)
+from .optim import (
     OPTIMIZERS,
     AdaGrad,
     Adam,
+    Armijo,
+    Clip,
+    CoordinateDescent,
     GradientDescent,
+    MinibatchSGD,
     Momentum,
     Nesterov,
     Newton,
     Optimizer,
+    Projected,
     RMSProp,
+    TorchMomentum,
+    WriteBackAdam,
     make_optimizer,
 )
-from .runner import Trajectory, run
-from .sliders import Slider, interact
+from .runner import Trajectory, continuation, run, run_online
+from .schedules import Schedule
+from .viz import Slider, interact, plots
 
 __all__ = [
     "OPTIMIZERS",
     "AdaGrad",
     "Adam",
+    "Armijo",
+    "Cliff",
+    "Clip",
+    "CoordinateDescent",
+    "DoubleWell",
     "GradientDescent",
+    "LeastSquares",
+    "MinibatchSGD",
     "Momentum",
     "Nesterov",
     "Newton",
     "Objective",
     "Optimizer",
+    "Parabola",
+    "Projected",
     "Quadratic1D",
     "QuadraticND",
     "RMSProp",
     "Rosenbrock",
     "Saddle",
+    "Schedule",
+    "SigmoidNeuron",
     "Slider",
+    "TorchMomentum",
     "Trajectory",
     "Wiggly",
+    "WriteBackAdam",
+    "analysis",
+    "continuation",
+    "first_below",
+    "first_true",
     "interact",
     "make_optimizer",
+    "objectives",
+    "optim",
+    "plots",
     "run",
+    "run_online",
+    "schedules",
+    "theory",
+    "viz",
 ]

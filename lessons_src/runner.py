@@ -3,21 +3,25 @@
 A sweep is one call: give an optimizer array-valued hyperparameters (or give several start
 points) and every run steps together as one array computation. A run whose iterate overflows is
 stopped, its remaining points are NaN, and it is flagged as diverged with the step where it
-happened; the other runs go on. No numpy warning escapes.
+happened; the other runs go on. No numpy warning escapes. ``record=`` keeps the optimizer's state
+after every step (Adam's moments, AdaGrad's squares, the accepted Armijo step, ...), so no
+chapter writes the loop again. Online learning (:func:`run_online`) and continuation
+(:func:`continuation`) are this same loop over a sequence of objectives.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .objectives import Array, Objective, as_points
-from .optimizers import Optimizer
+from .objectives.base import Array, Objective, as_points
+from .objectives.online import OnlineProblem
+from .optim.base import Optimizer
 
 #: An iterate with a coordinate larger than this (or not finite) counts as diverged. Every
 #: objective of the course has exploded long before, and its values are still finite here.
@@ -30,6 +34,8 @@ class Trajectory:
 
     ``points`` has shape ``(steps + 1, *batch, d)``: row 0 is the start. Rows from
     ``diverged_at`` on are NaN for a run that diverged (``diverged_at`` is -1 for the others).
+    ``states`` holds the recorded fields of the optimizer's state (see :func:`run`): field name
+    to an array whose row ``k`` is the state after ``k`` steps (row 0 is ``init``'s).
     """
 
     objective: Objective
@@ -37,6 +43,7 @@ class Trajectory:
     points: Array
     diverged: np.ndarray
     diverged_at: np.ndarray
+    states: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def steps(self) -> int:
@@ -82,6 +89,7 @@ class Trajectory:
             self.points[(slice(None), *index)],
             self.diverged[index],
             self.diverged_at[index],
+            {name: _run_of(values, index, self.batch_shape) for name, values in self.states.items()},
         )
 
 
@@ -93,8 +101,9 @@ def run(
     *,
     bound: float = DIVERGENCE_BOUND,
     objective_at: Callable[[int], Objective] | None = None,
+    record: bool | Sequence[str] = False,
 ) -> Trajectory:
-    """Apply ``optimizer`` to ``objective`` from ``x0`` for ``steps`` steps.
+    r"""Apply ``optimizer`` to ``objective`` from ``x0`` for ``steps`` steps.
 
     ``x0`` has shape ``(d,)`` or ``(*batch, d)`` (a number for a 1-D objective); it is broadcast
     against the optimizer's hyperparameters, so ``GradientDescent(lr=np.geomspace(...))`` from
@@ -102,6 +111,11 @@ def run(
 
     Online learning: with ``objective_at``, step ``t = 1, 2, ...`` follows the gradient of
     ``objective_at(t)``, while the trajectory's values are those of ``objective``.
+
+    ``record=True`` keeps every numeric field of the optimizer's state after every step in
+    ``Trajectory.states`` (``record=("nu",)`` keeps only the fields named); e.g. Adam's
+    ``states["nu"]`` is :math:`v_t` for :math:`t = 0, \dots, T`. A run that diverged keeps the
+    state it had when it stopped.
     """
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
         raise TypeError(f"steps must be an integer, got {steps!r}")
@@ -121,9 +135,11 @@ def run(
     diverged_at = np.full(batch, -1)
     with np.errstate(all="ignore"):
         state = optimizer.init(x)
+        recorder = _Recorder(state, record, steps)
         for k in range(1, steps + 1):
             loss = objective if objective_at is None else objective_at(k)
             x, state = optimizer.step(loss, x, state)
+            recorder.keep(k, state)
             escaped = ~np.all(np.abs(x) <= bound, axis=-1)
             if escaped.any():
                 diverged_at[escaped & (diverged_at < 0)] = k
@@ -131,4 +147,106 @@ def run(
                     break
                 x = np.where(escaped[..., None], np.nan, x)
             points[k] = x
-    return Trajectory(objective, optimizer, points, diverged_at >= 0, diverged_at)
+    return Trajectory(objective, optimizer, points, diverged_at >= 0, diverged_at, recorder.states)
+
+
+class _Recorder:
+    """Copies the numeric fields of each state into arrays with a leading axis of steps."""
+
+    def __init__(self, state: object, record: bool | Sequence[str], steps: int) -> None:
+        fields = getattr(state, "_fields", ())
+        numeric = [name for name in fields if _is_numeric(getattr(state, name))]
+        if record is True:
+            self.fields = numeric
+        elif record is False or record is None:
+            self.fields = []
+        else:
+            wanted = [record] if isinstance(record, str) else list(record)
+            unknown = [name for name in wanted if name not in numeric]
+            if unknown:
+                raise ValueError(
+                    f"record names {unknown}, but this optimizer's state has the fields "
+                    f"{list(numeric)}"
+                )
+            self.fields = wanted
+        self.steps = steps
+        self.states: dict[str, np.ndarray] = {}
+        self.keep(0, state)
+
+    def keep(self, k: int, state: object) -> None:
+        for name in self.fields:
+            value = np.asarray(getattr(state, name))
+            if name not in self.states:
+                fill = -1 if np.issubdtype(value.dtype, np.integer) else np.nan
+                self.states[name] = np.full((self.steps + 1, *value.shape), fill, dtype=value.dtype)
+            self.states[name][k] = value
+
+
+def _is_numeric(value: object) -> bool:
+    return isinstance(value, int | float | np.ndarray | np.number) and not isinstance(value, bool)
+
+
+def _run_of(values: np.ndarray, index: tuple[int, ...], batch: tuple[int, ...]) -> np.ndarray:
+    """One run's rows of a recorded state field (fields without the batch axes are shared)."""
+    if values.ndim - 1 >= len(batch) and values.shape[1:1 + len(batch)] == batch:
+        return values[(slice(None), *index)]
+    return values
+
+
+def run_online(problem: OnlineProblem, optimizer: Optimizer, x0: ArrayLike, steps: int, *,
+               record: bool | Sequence[str] = False) -> Trajectory:
+    r"""Step ``optimizer`` on :math:`f_1, f_2, \dots, f_T` (``problem.loss_at(t)``) from ``x0``.
+
+    Like :func:`run`, but step :math:`t` uses the gradient of its own loss :math:`f_t`. The
+    trajectory's values are those of the average loss ``problem.average``.
+    """
+    return run(problem.average, optimizer, x0, steps, objective_at=problem.loss_at, record=record)
+
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """The stages of a continuation run: ``stages[j]`` minimised ``objectives[j]``."""
+
+    sigmas: Array
+    objectives: list[Objective]
+    stages: list[Trajectory]
+
+    @property
+    def ends(self) -> Array:
+        """Where each stage ended, shape ``(stages, *batch, d)``."""
+        return np.stack([t.final for t in self.stages])
+
+    @property
+    def final(self) -> Array:
+        """The end of the last stage: the answer for the last (least smoothed) objective."""
+        return self.stages[-1].final
+
+
+
+def continuation(
+    objective_at: Callable[[float], Objective],
+    sigmas: Sequence[float],
+    optimizer: Optimizer,
+    x0: ArrayLike,
+    steps: int,
+) -> Continuation:
+    r"""Minimise :math:`f_{\sigma_0}, f_{\sigma_1}, \dots` in turn, each from where the last ended.
+
+    ``objective_at(σ)`` builds the objective for one smoothing level; ``sigmas`` should shrink to
+    0 so that the last stage minimises the original function. Each stage is ``steps`` steps of
+    ``optimizer``.
+    """
+    sigmas = np.asarray(sigmas, dtype=float)
+    if sigmas.ndim != 1 or sigmas.size == 0:
+        raise ValueError("sigmas must be a non-empty 1-D sequence")
+    objectives, stages = [], []
+    x = x0
+    for sigma in sigmas:
+        objective = objective_at(float(sigma))
+        trajectory = run(objective, optimizer, x, steps)
+        objectives.append(objective)
+        stages.append(trajectory)
+        x = trajectory.final
+    return Continuation(sigmas, objectives, stages)
+

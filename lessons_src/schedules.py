@@ -1,175 +1,124 @@
-r"""Step sizes that change as descent goes on: decay schedules and a backtracking line search.
+r"""Step sizes that change as descent goes on: the one schedule mechanism of the package.
 
-The three schedules are :class:`~lessons_src.stochastic.MinibatchSGD` with a step size
-:math:`\eta_t` that depends on the step count :math:`t = 0, 1, 2, \dots` kept in the state:
+A schedule is a function :math:`t \mapsto \eta_t` of the number :math:`t = 0, 1, 2, \dots` of
+steps already taken. Give one wherever an optimizer takes a step size::
 
-* :class:`StepDecay`: :math:`\eta_t = \eta_0\, \gamma^{\lfloor t / s \rfloor}` (cut by
-  :math:`\gamma` every :math:`s` steps);
-* :class:`ExponentialDecay`: :math:`\eta_t = \eta_0\, \gamma^{t}`;
-* :class:`InverseTimeDecay`: :math:`\eta_t = \eta_0 / (1 + t/\tau)`.
+    GradientDescent(lr=step_decay(0.5, every=100, factor=0.5))
+    Momentum(lr=exponential_decay(0.1, rate=0.99), beta=0.9)
+    MinibatchSGD(lr=inverse_time_decay(0.2, tau=100), batch_size=4)
 
-With ``batch_size=None`` they are plain gradient descent with that schedule. :class:`Armijo`
-chooses each step by backtracking until the loss drops enough.
+A schedule's numbers may be arrays: ``step_decay(0.5, 100, np.array([0.3, 0.5, 0.9]))`` is a sweep
+of three runs, as an array-valued step size is. Any function of ``t`` becomes a schedule with
+:class:`Schedule`; the optimizer checks every :math:`\eta_t` it receives (positive, finite) and
+names the hyperparameter when one is not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
-from .objectives import Array, Objective
-from .optimizers import Optimizer, _hyper, _step_size
-from .stochastic import MinibatchSGD
-
-#: A step-size schedule: the factor :math:`s(k)` that multiplies the base step at step ``k``.
-Schedule = Callable[[ArrayLike], ArrayLike]
+Array = NDArray[np.float64]
 
 
-def step_decay(every: int, factor: ArrayLike) -> Schedule:
-    r"""The step schedule :math:`s(k) = \gamma^{\lfloor k/s \rfloor}` with :math:`s` = ``every``
-    and :math:`\gamma` = ``factor`` (PyTorch's ``StepLR(step_size=every, gamma=factor)`` stepped
-    once per iteration). ``factor`` may be an array, for a sweep."""
-    if isinstance(every, bool) or int(every) != every or every < 1:
-        raise ValueError(f"every must be a positive integer, got {every!r}")
-    if not np.all(np.asarray(factor, dtype=float) > 0):
-        raise ValueError(f"factor must be positive, got {factor!r}")
+class Schedule:
+    r"""A step size that depends on the step count: ``schedule(t)`` is :math:`\eta_t`.
 
-    def schedule(k: ArrayLike) -> ArrayLike:
-        return factor ** (np.asarray(k) // int(every))
+    ``function`` maps the count ``t`` (an int) to a number or an array (one value per run of a
+    sweep). ``label`` is how the schedule prints, e.g. ``"0.2 · 0.95^t"``.
+    """
 
-    return schedule
+    def __init__(self, function: Callable[[int], ArrayLike], label: str | None = None) -> None:
+        if not callable(function):
+            raise ValueError(f"function must be callable as function(t), got {function!r}")
+        self.function = function
+        self.label = label or getattr(function, "__name__", "schedule")
+
+    def __call__(self, t: int) -> ArrayLike:
+        return self.function(t)
+
+    def at(self, t: int, name: str = "lr") -> Array:
+        """:math:`\\eta_t` checked (positive and finite), with a trailing axis for coordinates."""
+        value = np.asarray(self.function(t), dtype=float)
+        if not np.all(np.isfinite(value) & (value > 0)):
+            bad = float(value[~(np.isfinite(value) & (value > 0))].flat[0])
+            raise ValueError(f"the schedule of {name} must give positive finite step sizes, "
+                             f"got {bad:g} at step {t}")
+        return value[..., None]
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """The shape of the batch of runs the schedule describes (that of :math:`\\eta_0`)."""
+        return np.shape(self.function(0))
+
+    def __repr__(self) -> str:
+        return f"Schedule({self.label})"
+
+
+def _positive(name: str, value: ArrayLike) -> Array:
+    array = np.asarray(value, dtype=float)
+    if isinstance(value, bool) or not np.all(np.isfinite(array) & (array > 0)):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return array
 
 
 def _factor(name: str, value: ArrayLike) -> Array:
-    """Validate a decay factor in (0, 1] (1 means no decay)."""
-    array = _hyper(name, value, low=0.0, low_open=True)
+    array = _positive(name, value)
     if np.any(array > 1):
         raise ValueError(f"{name} must be in (0, 1], got {float(array.max()):g}")
     return array
 
 
-class StepDecay(MinibatchSGD):
-    r"""Step decay: :math:`\eta_t = \eta_0\,\gamma^{\lfloor t/s\rfloor}`.
+def _every(value: int) -> int:
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise ValueError(f"every must be a positive integer, got {value!r}")
+    return int(value)
 
-    ``drop`` is :math:`\gamma \in (0, 1]`, ``every`` is :math:`s`.
+
+def constant(lr: ArrayLike) -> Schedule:
+    r""":math:`\eta_t = \eta` (useful where a schedule is expected)."""
+    lr = _positive("lr", lr)
+    return Schedule(lambda t: lr, f"{lr}")
+
+
+def step_decay(lr: ArrayLike, every: int, factor: ArrayLike) -> Schedule:
+    r"""Step decay :math:`\eta_t = \eta_0\,\gamma^{\lfloor t/s \rfloor}`: cut by :math:`\gamma` =
+    ``factor`` every :math:`s` = ``every`` steps (PyTorch's ``StepLR(step_size=every,
+    gamma=factor)`` stepped once per iteration)."""
+    lr, factor, every = _positive("lr", lr), _factor("factor", factor), _every(every)
+    return Schedule(lambda t: lr * factor ** (t // every), f"{lr} · {factor}^⌊t/{every}⌋")
+
+
+def exponential_decay(lr: ArrayLike, rate: ArrayLike) -> Schedule:
+    r"""Exponential decay :math:`\eta_t = \eta_0\,\gamma^t` with ``rate`` :math:`\gamma \in (0, 1]`."""
+    lr, rate = _positive("lr", lr), _factor("rate", rate)
+    return Schedule(lambda t: lr * rate**t, f"{lr} · {rate}^t")
+
+
+def inverse_time_decay(lr: ArrayLike, tau: ArrayLike) -> Schedule:
+    r"""1/t decay :math:`\eta_t = \eta_0 / (1 + t/\tau)` with time scale :math:`\tau > 0`.
+
+    :math:`\sum_t \eta_t = \infty` while :math:`\sum_t \eta_t^2 < \infty`: the conditions of
+    Robbins and Monro under which stochastic descent converges despite its noise.
     """
-
-    name = "step-decay"
-
-    def __init__(self, lr: ArrayLike, drop: ArrayLike = 0.5, every: int = 100,
-                 batch_size: int | None = 1, *, sampling: str = "replace", seed: int = 0) -> None:
-        super().__init__(lr, batch_size, sampling=sampling, seed=seed)
-        self.drop = _factor("drop", drop)
-        if isinstance(every, bool) or int(every) != every or every < 1:
-            raise ValueError(f"every must be a positive integer, got {every!r}")
-        self.every = int(every)
-
-    def step_size(self, count: ArrayLike) -> Array:
-        return self.lr * step_decay(self.every, self.drop)(count)
+    lr, tau = _positive("lr", lr), _positive("tau", tau)
+    return Schedule(lambda t: lr / (1 + t / tau), f"{lr} / (1 + t/{tau})")
 
 
-class ExponentialDecay(MinibatchSGD):
-    r"""Exponential decay: :math:`\eta_t = \eta_0\,\gamma^t`, ``rate`` :math:`\gamma \in (0, 1]`."""
-
-    name = "exponential-decay"
-
-    def __init__(self, lr: ArrayLike, rate: ArrayLike = 0.99, batch_size: int | None = 1, *,
-                 sampling: str = "replace", seed: int = 0) -> None:
-        super().__init__(lr, batch_size, sampling=sampling, seed=seed)
-        self.rate = _factor("rate", rate)
-
-    def step_size(self, count: ArrayLike) -> Array:
-        return self.lr * self.rate ** np.asarray(count)
-
-
-class InverseTimeDecay(MinibatchSGD):
-    r"""1/t decay: :math:`\eta_t = \eta_0 / (1 + t/\tau)` with time scale ``tau`` :math:`\tau > 0`.
-
-    :math:`\sum_t \eta_t = \infty` while :math:`\sum_t \eta_t^2 < \infty`: the classical conditions
-    (Robbins and Monro) under which stochastic descent converges despite its noise.
-    """
-
-    name = "inverse-time-decay"
-
-    def __init__(self, lr: ArrayLike, tau: ArrayLike = 100.0, batch_size: int | None = 1, *,
-                 sampling: str = "replace", seed: int = 0) -> None:
-        super().__init__(lr, batch_size, sampling=sampling, seed=seed)
-        self.tau = _step_size("tau", tau)
-
-    def step_size(self, count: ArrayLike) -> Array:
-        return self.lr / (1 + np.asarray(count) / self.tau)
-
-
-class ArmijoState(NamedTuple):
-    count: int
-    lr: Array  # the step accepted at the last step, per run, shape (..., 1)
-    evaluations: Array  # loss evaluations spent so far, per run, shape (...)
-
-
-class Armijo(Optimizer):
-    r"""Gradient descent with a backtracking (Armijo) line search.
-
-    Each step tries :math:`\eta = \eta_0, \rho\eta_0, \rho^2\eta_0, \dots` and takes the first
-    that decreases the loss enough:
-
-    .. math::
-        f(x - \eta g) \le f(x) - c\,\eta\,\|g\|^2, \qquad g = \nabla f(x).
-
-    ``lr`` is :math:`\eta_0`, ``shrink`` is :math:`\rho \in (0, 1)`, ``c`` is :math:`c \in (0, 1)`.
-    After ``max_backtracks`` failures the step is taken with the last, smallest :math:`\eta`. The
-    state keeps the step count, the accepted :math:`\eta` per run and the number of loss
-    evaluations spent (each trial costs one).
-    """
-
-    name = "armijo"
-
-    def __init__(self, lr: ArrayLike = 1.0, shrink: ArrayLike = 0.5, c: ArrayLike = 1e-4,
-                 max_backtracks: int = 60) -> None:
-        self.lr = _step_size("lr", lr)
-        self.shrink = _hyper("shrink", shrink, low=0.0, high=1.0, low_open=True)
-        self.c = _hyper("c", c, low=0.0, high=1.0, low_open=True)
-        if isinstance(max_backtracks, bool) or int(max_backtracks) != max_backtracks \
-                or max_backtracks < 0:
-            raise ValueError(
-                f"max_backtracks must be a non-negative integer, got {max_backtracks!r}"
-            )
-        self.max_backtracks = int(max_backtracks)
-
-    def init(self, x: Array) -> ArmijoState:
-        runs = np.broadcast_shapes(x.shape[:-1], self.batch_shape)
-        return ArmijoState(0, np.full((*runs, 1), np.nan), np.zeros(runs, dtype=int))
-
-    def step(self, objective: Objective, x: Array, state: ArmijoState):
-        g = objective.grad(x)
-        f0 = objective.value(x)
-        slope = np.sum(g * g, axis=-1)  # ‖g‖²
-        lr = np.broadcast_to(self.lr, (*x.shape[:-1], 1)).copy()
-        evaluations = state.evaluations + 1  # f(x) itself
-        done = np.zeros(x.shape[:-1], dtype=bool)
-        for attempt in range(self.max_backtracks + 1):
-            trial = objective.value(x - lr * g)
-            evaluations = evaluations + ~done
-            done |= trial <= f0 - self.c[..., 0] * lr[..., 0] * slope
-            if done.all() or attempt == self.max_backtracks:
-                break
-            lr = np.where(done[..., None], lr, lr * self.shrink)
-        return x - lr * g, ArmijoState(state.count + 1, lr, evaluations)
-
-
-def armijo_safe_step(smoothness: ArrayLike, c: ArrayLike) -> Array:
-    r"""The largest step that the sufficient-decrease theorem guarantees: :math:`(2 - 2c)/L`."""
-    L = np.asarray(smoothness, dtype=float)
-    return (2 - 2 * np.asarray(c, dtype=float)) / L
+def inverse_sqrt_decay(lr: ArrayLike) -> Schedule:
+    r""":math:`\eta_t = \eta_0/\sqrt{t + 1}`: the step of the online-learning analyses (the
+    :math:`t`-th step, counted from 1, is :math:`\eta_0/\sqrt t`)."""
+    lr = _positive("lr", lr)
+    return Schedule(lambda t: lr / np.sqrt(t + 1), f"{lr} / √t")
 
 
 __all__ = [
-    "Armijo",
-    "ArmijoState",
-    "ExponentialDecay",
-    "InverseTimeDecay",
-    "StepDecay",
-    "armijo_safe_step",
+    "Schedule",
+    "constant",
+    "exponential_decay",
+    "inverse_sqrt_decay",
+    "inverse_time_decay",
+    "step_decay",
 ]

@@ -12,32 +12,23 @@ from lessons_src import (
     AdaGrad,
     Adam,
     GradientDescent,
-    Momentum,
     Quadratic1D,
     QuadraticND,
     RMSProp,
     Wiggly,
     run,
 )
-from lessons_src.adaptive import (
-    AdaGradEpsInside,
-    GentleSlope,
-    InverseSqrtDecay,
-    LinearLoss,
-    Projected,
-    ReddiProblem,
-    RMSPropEpsInside,
-    Scaled,
-    Seed000Adam,
+from lessons_src.analysis import effective_steps
+from lessons_src.objectives import GentleSlope, LinearLoss, ReddiProblem, Scaled, sparse_feature_data
+from lessons_src.optim import Projected, WriteBackAdam
+from lessons_src.runner import run_online
+from lessons_src.schedules import inverse_sqrt_decay
+from lessons_src.theory import (
     bias_factor,
-    effective_steps,
     ema_from_zero,
     ema_weights,
     log10_writeback_factor,
     reddi_period_drift,
-    run_online,
-    seed000_moments,
-    sparse_feature_data,
     step_multiplier,
     uncorrected_step_factor,
 )
@@ -143,10 +134,16 @@ def _seed_loop(lr: float, rou2: float, steps: int) -> tuple[list[float], list[fl
     return xs, rs
 
 
+def _write_back(objective, optimizer, steps):
+    """Points and the recorded second moment v_t (t = 1..steps) of a write-back Adam run from −20."""
+    trajectory = run(objective, optimizer, x0=-20.0, steps=steps, record=("v",))
+    return trajectory.points, trajectory.states["v"][1:]
+
+
 @pytest.mark.parametrize("beta2", [0.9, 0.999])
-def test_seed000_adam_reproduces_the_seeds_loop(beta2):
+def test_write_back_adam_reproduces_the_published_loop(beta2):
     xs, rs = _seed_loop(0.5, beta2, 120)
-    points, r = seed000_moments(Wiggly(), Seed000Adam(lr=0.5, beta2=beta2), -20.0, 120)
+    points, r = _write_back(Wiggly(), WriteBackAdam(lr=0.5, beta2=beta2), 120)
     assert np.allclose(points[:, 0], xs, rtol=1e-12, atol=1e-12)
     assert np.allclose(r[:, 0], rs, rtol=1e-12)
 
@@ -154,7 +151,7 @@ def test_seed000_adam_reproduces_the_seeds_loop(beta2):
 def test_seed_variant_overflows_and_freezes_where_the_theorem_says():
     w = Wiggly()
     lrs = 2 * 1.2 ** -np.arange(0, 48, 6)
-    points, r = seed000_moments(w, Seed000Adam(lr=lrs, beta2=0.999), -20.0, 1000)
+    points, r = _write_back(w, WriteBackAdam(lr=lrs, beta2=0.999), 1000)
     overflowed = ~np.isfinite(r[..., 0])
     assert overflowed.any(axis=0).all()
     first = np.argmax(overflowed, axis=0) + 1
@@ -176,17 +173,19 @@ def test_seed_variant_overflows_and_freezes_where_the_theorem_says():
 def test_correct_adam_with_beta2_0999_behaves_on_the_seed_sweep():
     w = Wiggly()
     lrs = 2 * 1.2 ** -np.arange(48)
-    adam = run(w, Adam(lr=lrs, beta2=0.999), x0=-20.0, steps=1000)
+    adam = run(w, Adam(lr=lrs, beta2=0.999), x0=-20.0, steps=1000, record=("nu",))
     assert not adam.diverged.any()
     assert np.nanmax(np.abs(adam.points)) <= 20 + 1e-9
     g2 = w.grad(adam.points[:-1]) ** 2
-    v_hat = ema_from_zero(g2, 0.999) / bias_factor(0.999, np.arange(1, 1001))[:, None, None]
+    v_hat = adam.states["nu"][1:] / bias_factor(0.999, np.arange(1, 1001))[:, None, None]
+    # the recorded second moment is the moving average of the squared gradients the run saw
+    assert np.allclose(adam.states["nu"][1:], ema_from_zero(g2, 0.999), rtol=1e-12, atol=0)
     assert np.all(v_hat <= g2.max() * (1 + 1e-12))   # an average of squares stays below the max
 
 
 def test_seed_variant_with_beta2_09_stays_finite_but_takes_huge_steps():
     w = Wiggly()
-    points, r = seed000_moments(w, Seed000Adam(lr=2.0, beta2=0.9), -20.0, 1000)
+    points, r = _write_back(w, WriteBackAdam(lr=2.0, beta2=0.9), 1000)
     assert np.all(np.isfinite(r))
     adam = run(w, Adam(lr=2.0, beta2=0.9), x0=-20.0, steps=1000)
     assert np.max(np.abs(points)) > 100 * np.nanmax(np.abs(adam.points)) / 20
@@ -215,11 +214,11 @@ def test_log10_writeback_factor_is_the_product():
         log10_writeback_factor(0.9, 0)
 
 
-def test_seed000_adam_validates():
+def test_write_back_adam_validates():
     with pytest.raises(ValueError, match="beta2"):
-        Seed000Adam(lr=0.1, beta2=1.0)
+        WriteBackAdam(lr=0.1, beta2=1.0)
     with pytest.raises(ValueError, match="lr"):
-        Seed000Adam(lr=0.0)
+        WriteBackAdam(lr=0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,9 +291,13 @@ def test_eps_placement_multipliers():
     assert np.isclose(ratio, 1 / math.sqrt(2))
 
 
-@pytest.mark.parametrize(("outside", "inside"), [(AdaGrad, AdaGradEpsInside),
-                                                 (RMSProp, RMSPropEpsInside)])
-def test_eps_inside_variants_measure_the_difference(outside, inside):
+@pytest.mark.parametrize("rule", [AdaGrad, RMSProp])
+def test_eps_inside_variants_measure_the_difference(rule):
+    outside = rule
+
+    def inside(**kwargs):
+        return rule(**kwargs, eps_inside=True)
+
     # Without a guard the two placements are the same algorithm.
     slope = GentleSlope()
     same_a = run(slope, outside(lr=0.5, eps=0.0), x0=20.0, steps=100)
@@ -304,7 +307,7 @@ def test_eps_inside_variants_measure_the_difference(outside, inside):
     for c in (1.0, 1e-4, 1e-6):
         first_out = run(LinearLoss(c), outside(lr=1.0, eps=1e-8), x0=0.0, steps=1).final[0]
         first_in = run(LinearLoss(c), inside(lr=1.0, eps=1e-8), x0=0.0, steps=1).final[0]
-        scale = 1.0 if outside is AdaGrad else math.sqrt(1 - 0.99)   # RMSProp's s_1 = (1 − ρ) c²
+        scale = 1.0 if rule is AdaGrad else math.sqrt(1 - 0.99)   # RMSProp's s_1 = (1 − ρ) c²
         assert np.isclose(-first_out, c / (scale * c + 1e-8))
         assert np.isclose(-first_in, c / math.sqrt(scale**2 * c**2 + 1e-8))
     # Scale invariance breaks at √ε for the inside guard, long before ε for the outside one.
@@ -342,15 +345,13 @@ def test_objective_validation():
 
 def test_projection_and_inverse_sqrt_decay():
     # GD on a line with η/√t: x_t = x_0 − η Σ 1/√k, clipped at the bottom of the interval.
-    decayed = run(LinearLoss(1.0), InverseSqrtDecay(GradientDescent(lr=0.1)), x0=0.0, steps=50)
+    decayed = run(LinearLoss(1.0), GradientDescent(lr=inverse_sqrt_decay(0.1)), x0=0.0, steps=50)
     assert np.allclose(decayed.points[1:, 0], -0.1 * np.cumsum(1 / np.sqrt(np.arange(1, 51))))
     clipped = run(LinearLoss(1.0), Projected(GradientDescent(lr=0.3), -1.0, 1.0), x0=0.0, steps=10)
     assert clipped.points[:, 0].min() == -1.0 and np.all(np.abs(clipped.points) <= 1)
-    with pytest.raises(TypeError, match="step size"):
-        InverseSqrtDecay(Momentum(lr=0.1))
     with pytest.raises(ValueError):
         Projected(GradientDescent(lr=0.1), 1.0, -1.0)
-    assert InverseSqrtDecay(Adam(lr=np.array([0.1, 0.2]))).batch_shape == (2,)
+    assert Adam(lr=inverse_sqrt_decay(np.array([0.1, 0.2]))).batch_shape == (2,)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,9 +364,9 @@ def test_adam_drifts_to_the_wrong_end_and_amsgrad_does_not(corrected):
     problem = ReddiProblem(3.0)
     ends = {}
     for amsgrad in (False, True):
-        base = Adam(lr=0.5, beta1=0.0, beta2=problem.adam_beta2, amsgrad=amsgrad,
-                    bias_correction=corrected)
-        trajectory = run_online(problem, Projected(InverseSqrtDecay(base), -1, 1), 0.0, 3000)
+        base = Adam(lr=inverse_sqrt_decay(0.5), beta1=0.0, beta2=problem.adam_beta2,
+                    amsgrad=amsgrad, bias_correction=corrected)
+        trajectory = run_online(problem, Projected(base, -1, 1), 0.0, 3000)
         assert np.all(np.abs(trajectory.points) <= 1)
         ends[amsgrad] = trajectory.points[-300:, 0].mean()
     assert ends[False] > 0.9 and ends[True] < -0.9

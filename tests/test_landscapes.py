@@ -6,20 +6,16 @@ import numpy as np
 import pytest
 
 from lessons_src import GradientDescent, Momentum, Saddle, Wiggly, run, theory
-from lessons_src.landscapes import (
-    Cliff,
-    Clip,
-    ClippedGradient,
-    DoubleWell,
-    clip_by_norm,
+from lessons_src.analysis import local_minima_1d, tail_range
+from lessons_src.objectives import Cliff, ClippedGradient, DoubleWell, clip_by_norm
+from lessons_src.optim import Clip
+from lessons_src.theory import (
     fraction_positive_definite,
-    local_minima_1d,
     matrix_from_eigen,
     power_norms,
     random_symmetric,
     ripple_radius,
     saddle_escape_steps,
-    tail_range,
 )
 
 NEW_OBJECTIVES = {

@@ -16,16 +16,16 @@ from lessons_src import (
     run,
     theory,
 )
-from lessons_src.momentum_theory import (
-    ScheduledMomentum,
-    TorchMomentum,
+from lessons_src.analysis import lookahead_points, u_turns
+from lessons_src.analysis import rate_from_envelope as measured_rate
+from lessons_src.optim import TorchMomentum
+from lessons_src.schedules import Schedule, step_decay
+from lessons_src.theory import (
     critical_damping,
     heavy_ball_limit,
     heavy_ball_matrix,
     heavy_ball_rate,
     heavy_ball_roots,
-    lookahead_points,
-    measured_rate,
     nesterov_limit,
     nesterov_matrix,
     nesterov_rate,
@@ -33,9 +33,7 @@ from lessons_src.momentum_theory import (
     optimal_heavy_ball,
     optimal_heavy_ball_rate,
     optimal_nesterov_rate,
-    u_turns,
 )
-from lessons_src.schedules import step_decay
 
 RNG = np.random.default_rng(0)
 CH5_EIGENVALUES = np.array([0.2, 4.0])  # f = 0.1 x1² + 2 x2²: f'' = 2a
@@ -207,15 +205,15 @@ def test_two_forms_agree_at_a_constant_step(objective):
     x0 = [3.0, -2.0] if objective.dim == 2 else -20.0
     ours = run(objective, Momentum(lr=0.01, beta=0.9), x0=x0, steps=300)
     torch_form = run(objective, TorchMomentum(lr=0.01, momentum=0.9), x0=x0, steps=300)
-    scheduled = run(objective, ScheduledMomentum(lr=0.01, beta=0.9), x0=x0, steps=300)
+    scheduled = run(objective, Momentum(lr=Schedule(lambda t: 0.01), beta=0.9), x0=x0, steps=300)
     assert np.allclose(ours.points, torch_form.points, rtol=1e-10, atol=1e-12)
     assert np.array_equal(ours.points, scheduled.points)
 
 
 def test_two_forms_part_when_the_step_drops():
     q, x0, every, factor, lr, mu = ch5_quadratic(), [3.0, -2.0], 10, 0.1, 0.3, 0.9
-    ours = run(q, ScheduledMomentum(lr, mu, step_decay(every, factor)), x0=x0, steps=40).points
-    theirs = run(q, TorchMomentum(lr, mu, step_decay(every, factor)), x0=x0, steps=40).points
+    ours = run(q, Momentum(step_decay(lr, every, factor), mu), x0=x0, steps=40).points
+    theirs = run(q, TorchMomentum(step_decay(lr, every, factor), mu), x0=x0, steps=40).points
     assert np.allclose(ours[: every + 1], theirs[: every + 1], rtol=1e-12)
     # one step after the drop: same x_K and b_K = -v_K/γ, the torch form also shrinks μ b_K
     K = every
@@ -230,14 +228,12 @@ def test_torch_momentum_validates():
         TorchMomentum(lr=0.0)
     with pytest.raises(ValueError, match="momentum"):
         TorchMomentum(lr=0.1, momentum=1.0)
-    with pytest.raises(ValueError, match="schedule"):
-        TorchMomentum(lr=0.1, schedule=0.5)
-    with pytest.raises(ValueError, match="schedule"):
-        run(Quadratic1D(1), TorchMomentum(lr=0.1, schedule=lambda k: 0.0), x0=1.0, steps=2)
-    with pytest.raises(ValueError, match="schedule"):
-        ScheduledMomentum(lr=0.1, schedule="step")
-    with pytest.raises(ValueError):
-        step_decay(0, 0.5)
+    with pytest.raises(ValueError, match="lr must be a number"):
+        TorchMomentum(lr="0.5")
+    with pytest.raises(ValueError, match="schedule of lr"):
+        run(Quadratic1D(1), TorchMomentum(lr=Schedule(lambda k: 0.0)), x0=1.0, steps=2)
+    with pytest.raises(ValueError, match="every"):
+        step_decay(0.1, 0, 0.5)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -286,7 +282,7 @@ def _torch_run(x0, lr, momentum, steps, *, nesterov=False, every=None, factor=1.
 def test_torch_momentum_matches_pytorch_with_a_step_schedule(nesterov):
     x0, lr, mu = [3.0, -2.0], 0.3, 0.9
     expected = _torch_run(x0, lr, mu, 40, nesterov=nesterov, every=10, factor=0.1)
-    ours = run(ch5_quadratic(), TorchMomentum(lr, mu, step_decay(10, 0.1), nesterov=nesterov),
+    ours = run(ch5_quadratic(), TorchMomentum(step_decay(lr, 10, 0.1), mu, nesterov=nesterov),
                x0=x0, steps=40).points
     assert np.allclose(ours, expected, rtol=1e-12, atol=1e-14)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessons_src.neuron import SigmoidNeuron, logit, sigmoid
+from lessons_src.objectives import SigmoidNeuron, logit, sigmoid
 
 
 def _central(f, x: np.ndarray, h: float = 1e-4) -> np.ndarray:

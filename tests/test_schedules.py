@@ -6,15 +6,16 @@ import numpy as np
 import pytest
 
 from lessons_src import GradientDescent, QuadraticND, run
-from lessons_src.neuron import SigmoidNeuron
+from lessons_src.objectives import LeastSquares, SigmoidNeuron, make_line_data
+from lessons_src.optim import Armijo, MinibatchSGD
 from lessons_src.schedules import (
-    Armijo,
-    ExponentialDecay,
-    InverseTimeDecay,
-    StepDecay,
-    armijo_safe_step,
+    Schedule,
+    exponential_decay,
+    inverse_sqrt_decay,
+    inverse_time_decay,
+    step_decay,
 )
-from lessons_src.stochastic import LeastSquares, MinibatchSGD, make_line_data
+from lessons_src.theory import armijo_safe_step
 
 
 @pytest.fixture(scope="module")
@@ -25,21 +26,24 @@ def line() -> LeastSquares:
 
 def test_step_size_formulas():
     t = np.arange(10)
-    step = StepDecay(0.8, drop=0.5, every=3).step_size(t[:, None])[:, 0]
-    assert np.allclose(step, 0.8 * 0.5 ** (t // 3))
-    assert np.allclose(ExponentialDecay(0.8, rate=0.9).step_size(t[:, None])[:, 0], 0.8 * 0.9**t)
-    assert np.allclose(InverseTimeDecay(0.8, tau=4).step_size(t[:, None])[:, 0], 0.8 / (1 + t / 4))
+    assert np.allclose(step_decay(0.8, every=3, factor=0.5)(t), 0.8 * 0.5 ** (t // 3))
+    assert np.allclose(exponential_decay(0.8, rate=0.9)(t), 0.8 * 0.9**t)
+    assert np.allclose(inverse_time_decay(0.8, tau=4)(t), 0.8 / (1 + t / 4))
+    assert np.allclose(inverse_sqrt_decay(0.8)(t), 0.8 / np.sqrt(t + 1))
+    # what an optimizer receives at step t: the same number, with a trailing axis
+    opt = GradientDescent(lr=step_decay(0.8, every=3, factor=0.5))
+    assert [opt.step_size(k)[0] for k in t] == list(0.8 * 0.5 ** (t // 3))
 
 
 def test_schedule_without_batches_is_gd_with_those_steps():
     # On the bowl f = ½‖x‖² a step multiplies x by (1 - η_t): the product of the factors.
     bowl = QuadraticND(np.eye(2))
     x0 = np.array([3.0, -1.0])
-    trajectory = run(bowl, ExponentialDecay(0.5, rate=0.8, batch_size=None), x0, 6)
+    trajectory = run(bowl, GradientDescent(exponential_decay(0.5, rate=0.8)), x0, 6)
     factors = np.cumprod(1 - 0.5 * 0.8 ** np.arange(6))
     assert np.allclose(trajectory.points[1:], factors[:, None] * x0)
     # the state counts the steps
-    opt = InverseTimeDecay(0.5, tau=2.0, batch_size=None)
+    opt = GradientDescent(inverse_time_decay(0.5, tau=2.0))
     x, state = x0, opt.init(x0)
     for _ in range(5):
         x, state = opt.step(bowl, x, state)
@@ -49,7 +53,7 @@ def test_schedule_without_batches_is_gd_with_those_steps():
 def test_rate_one_is_the_fixed_step(line):
     starts = np.zeros((4, 2))
     fixed = run(line, MinibatchSGD(0.1, batch_size=4, seed=2), starts, 100)
-    flat = run(line, ExponentialDecay(0.1, rate=1.0, batch_size=4, seed=2), starts, 100)
+    flat = run(line, MinibatchSGD(exponential_decay(0.1, rate=1.0), batch_size=4, seed=2), starts, 100)
     assert np.array_equal(fixed.points, flat.points)
 
 
@@ -59,16 +63,17 @@ def test_schedules_beat_the_noise_floor(line):
     end = {}
     for name, opt in {
         "fixed": MinibatchSGD(0.2, batch_size=4, seed=3),
-        "step": StepDecay(0.2, 0.5, 200, batch_size=4, seed=3),
-        "exp": ExponentialDecay(0.2, 0.995, batch_size=4, seed=3),
-        "inv": InverseTimeDecay(0.2, 50, batch_size=4, seed=3),
+        "step": MinibatchSGD(step_decay(0.2, 200, 0.5), batch_size=4, seed=3),
+        "exp": MinibatchSGD(exponential_decay(0.2, 0.995), batch_size=4, seed=3),
+        "inv": MinibatchSGD(inverse_time_decay(0.2, 50), batch_size=4, seed=3),
     }.items():
         end[name] = (run(line, opt, starts, 1000).values[-100:] - f_star).mean()
     assert all(end[n] < end["fixed"] / 3 for n in ("step", "exp", "inv"))
 
 
 def test_distance_budget_of_exponential_decay(line):
-    runs = run(line, ExponentialDecay(0.2, rate=0.9, batch_size=4, seed=0), np.zeros((10, 2)), 200)
+    runs = run(line, MinibatchSGD(exponential_decay(0.2, rate=0.9), batch_size=4, seed=0),
+               np.zeros((10, 2)), 200)
     G = np.linalg.norm(line.example_grads(runs.points), axis=-1).max()
     travelled = np.linalg.norm(runs.points - runs.points[0], axis=-1).max()
     assert travelled <= G * 0.2 / (1 - 0.9)
@@ -125,17 +130,42 @@ def test_armijo_leaves_the_neuron_plateau():
 
 
 def test_bad_hyperparameters():
-    with pytest.raises(ValueError, match="drop"):
-        StepDecay(0.1, drop=1.5)
+    with pytest.raises(ValueError, match="factor"):
+        step_decay(0.1, every=3, factor=1.5)
     with pytest.raises(ValueError, match="every"):
-        StepDecay(0.1, every=0)
+        step_decay(0.1, every=0, factor=0.5)
     with pytest.raises(ValueError, match="rate"):
-        ExponentialDecay(0.1, rate=0.0)
+        exponential_decay(0.1, rate=0.0)
     with pytest.raises(ValueError, match="tau"):
-        InverseTimeDecay(0.1, tau=-1)
+        inverse_time_decay(0.1, tau=-1)
+    with pytest.raises(ValueError, match="lr"):
+        step_decay(-0.1, every=3, factor=0.5)
     with pytest.raises(ValueError, match="c must"):
         Armijo(c=1.0)
     with pytest.raises(ValueError, match="shrink"):
         Armijo(shrink=1.0)
     with pytest.raises(ValueError, match="max_backtracks"):
         Armijo(max_backtracks=-1)
+
+
+def test_a_plain_function_must_be_wrapped_and_is_checked_at_every_step():
+    bowl = QuadraticND(np.eye(2))
+    with pytest.raises(ValueError, match=r"lr must be a number, an array or a .*Schedule"):
+        GradientDescent(lr=lambda t: 0.1)
+    falling = GradientDescent(lr=Schedule(lambda t: 0.3 - 0.1 * t, "0.3 - 0.1 t"))
+    with pytest.raises(ValueError, match=r"schedule of lr must give positive .* at step 3"):
+        run(bowl, falling, [1.0, 1.0], 5)
+
+
+def test_an_array_valued_schedule_is_a_sweep_equal_to_its_single_runs():
+    """The bug this mechanism removed: step decay with an array factor inside momentum."""
+    from lessons_src import Momentum, TorchMomentum
+
+    bowl = QuadraticND.from_eigenvalues([0.5, 4.0], angle=0.3)
+    factors = np.array([0.1, 0.5, 0.9])
+    for cls in (Momentum, TorchMomentum):
+        sweep = run(bowl, cls(step_decay(0.1, every=10, factor=factors), 0.9), [2.0, 1.0], 40)
+        assert sweep.batch_shape == (3,)
+        for i, factor in enumerate(factors):
+            single = run(bowl, cls(step_decay(0.1, every=10, factor=factor), 0.9), [2.0, 1.0], 40)
+            assert np.array_equal(sweep.points[:, i], single.points)

@@ -9,7 +9,7 @@ from ipywidgets.widgets.widget import _instances
 from ipywidgets.widgets.widget_link import Link
 
 from lessons_src import GradientDescent, Quadratic1D, Slider, interact, plots, run
-from lessons_src.sliders import MAX_FRAMES, slider_mode
+from lessons_src.viz.sliders import MAX_FRAMES, slider_mode
 
 
 def _figure():

@@ -6,13 +6,9 @@ import numpy as np
 import pytest
 
 from lessons_src import GradientDescent, Rosenbrock, run
-from lessons_src.neuron import SigmoidNeuron
-from lessons_src.stochastic import (
-    LeastSquares,
-    MinibatchSGD,
-    make_line_data,
-    sample_minibatch_grads,
-)
+from lessons_src.analysis import sample_minibatch_grads
+from lessons_src.objectives import LeastSquares, SigmoidNeuron, make_line_data
+from lessons_src.optim import MinibatchSGD
 
 
 @pytest.fixture(scope="module")

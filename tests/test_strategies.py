@@ -15,17 +15,17 @@ from lessons_src import (
     Wiggly,
     run,
 )
-from lessons_src.animation import frame_steps, race, to_html
-from lessons_src.stochastic import LeastSquares
-from lessons_src.strategies import (
-    CoordinateDescent,
+from lessons_src.objectives import (
+    LeastSquares,
     SmoothedWiggly,
     batch_normalize,
-    continuation,
     monte_carlo_smoothing,
-    quadratic_model,
     wiggly_smoothing,
 )
+from lessons_src.optim import CoordinateDescent
+from lessons_src.runner import continuation
+from lessons_src.theory import quadratic_model
+from lessons_src.viz.animation import frame_steps, race, to_html
 
 XS = np.linspace(-12.0, 12.0, 37)[:, None]
 

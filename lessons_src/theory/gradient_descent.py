@@ -1,4 +1,5 @@
-r"""Closed-form results that the chapters prove, so notebooks and tests can check runs against them.
+r"""Gradient descent on quadratics: the per-step multiplier, the rate, the stability threshold, the
+best fixed step, and the step a backtracking line search guarantees.
 
 For gradient descent on a quadratic with Hessian eigenvalues :math:`\lambda_i`, the error along
 each eigenvector is multiplied by :math:`1 - \eta\lambda_i` at every step.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .objectives import Array
+from ..objectives.base import Array
 
 
 def gd_multiplier(lr: ArrayLike, curvature: ArrayLike) -> Array:
@@ -41,15 +42,7 @@ def best_gd_rate(kappa: ArrayLike) -> Array:
     return (kappa - 1) / (kappa + 1)
 
 
-def observed_rate(errors: ArrayLike, tail: int = 20) -> Array:
-    r"""Measured contraction per step: the geometric mean of :math:`e_{k+1}/e_k` over the last ``tail`` steps.
-
-    ``errors`` has steps on its first axis (e.g. :meth:`Trajectory.distances`). Steps where the
-    error has reached zero or the floor of float arithmetic are left out.
-    """
-    e = np.asarray(errors, dtype=float)[-(tail + 1):]
-    with np.errstate(all="ignore"):
-        ratios = e[1:] / e[:-1]
-        usable = (e[:-1] > 1e-300) & np.isfinite(ratios) & (ratios > 0)
-        logs = np.where(usable, np.log(np.where(usable, ratios, 1.0)), 0.0)
-        return np.exp(logs.sum(axis=0) / np.maximum(usable.sum(axis=0), 1))
+def armijo_safe_step(smoothness: ArrayLike, c: ArrayLike) -> Array:
+    r"""The largest step that the sufficient-decrease theorem guarantees: :math:`(2 - 2c)/L`."""
+    L = np.asarray(smoothness, dtype=float)
+    return (2 - 2 * np.asarray(c, dtype=float)) / L

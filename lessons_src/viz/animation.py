@@ -21,8 +21,8 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 from PIL import Image
 
+from ..objectives.base import Objective
 from . import plots
-from .objectives import Objective
 
 #: The largest embedded animation :func:`to_html` will return, in bytes (the page limit is 3 MB).
 MAX_HTML_BYTES = 1_500_000

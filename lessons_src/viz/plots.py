@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
 
-from .objectives import Objective
+from ..objectives.base import Objective
 
 PATH_STYLE = {"color": "tab:red", "marker": "o", "markersize": 3.5, "linewidth": 1.2}
 

@@ -1,4 +1,4 @@
-r"""Momentum and Nesterov on quadratics: iteration matrices, rates, stability, and PyTorch's form.
+r"""Momentum and Nesterov on quadratics: iteration matrices, rates, stability limits, best tunings.
 
 On a quadratic with Hessian eigenvalue :math:`\lambda`, the error :math:`e_k = x_k - x^*` along
 that eigenvector and the velocity :math:`v_k` evolve by a fixed :math:`2\times 2` matrix,
@@ -12,22 +12,14 @@ largest eigenvalue magnitude (the spectral radius) is the rate. Every function h
 vectorised: ``lr`` and ``beta`` broadcast against each other (a grid is ``lr[:, None]`` and
 ``beta[None, :]``); the ``*_rate`` functions take the maximum over a last axis of eigenvalues,
 like :func:`lessons_src.theory.gd_rate`.
-
-The two optimizers at the end write momentum the way PyTorch does,
-:math:`b_{k+1} = \mu b_k + g_k,\ x_{k+1} = x_k - \gamma_k b_{k+1}`, and the course's way with a
-changing step, so the chapters can show where the two forms part.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .objectives import Array, Objective
-from .optimizers import Momentum, Optimizer, _decay, _step_size
-from .schedules import Schedule
+from ..objectives.base import Array
 
 
 def _floats(*values: ArrayLike) -> list[Array]:
@@ -154,153 +146,3 @@ def optimal_nesterov_rate(kappa: ArrayLike) -> Array:
     (Lessard, Recht and Packard, 2016; the tests check it against a grid search)."""
     return 1 - 2 / np.sqrt(3 * np.asarray(kappa, dtype=float) + 1)
 
-
-def lookahead_points(points: ArrayLike, beta: ArrayLike) -> Array:
-    r"""The look-ahead points :math:`p_k = x_k + \beta v_k` of a momentum or Nesterov run.
-
-    ``points`` are the iterates :math:`x_k` (steps on the first axis); the velocity is recovered
-    as :math:`v_k = x_k - x_{k-1}` with :math:`v_0 = 0`. For Nesterov these :math:`p_k` are the
-    iterates of PyTorch's ``SGD(nesterov=True)``.
-    """
-    x = np.asarray(points, dtype=float)
-    v = np.concatenate([np.zeros_like(x[:1]), np.diff(x, axis=0)], axis=0)
-    return x + np.asarray(beta, dtype=float)[..., None] * v
-
-
-def measured_rate(errors: ArrayLike, span: int = 150, window: int = 12) -> Array:
-    r"""Measured contraction per step of an oscillating error, from its envelope:
-
-    .. math::
-        \Bigl(\max_{\text{last } w \text{ steps}} e \big/
-        \max_{w \text{ steps, } s \text{ earlier}} e\Bigr)^{1/s}.
-
-    ``errors`` has steps on its first axis (e.g. :meth:`Trajectory.distances`). Taking maxima
-    over a window of ``window`` steps ignores the zero crossings of a spiralling error, which
-    make :func:`lessons_src.theory.observed_rate` noisy. Needs ``span + window`` steps.
-    """
-    e = np.asarray(errors, dtype=float)
-    if e.shape[0] < span + window:
-        raise ValueError(f"need at least {span + window} steps, got {e.shape[0]}")
-    with np.errstate(all="ignore"):
-        late = np.max(e[-window:], axis=0)
-        early = np.max(e[-window - span:-span], axis=0)
-        return (late / early) ** (1 / span)
-
-
-def u_turns(coordinate: ArrayLike, tol: float = 1e-3) -> Array:
-    r"""How many times a run crosses the line :math:`x_i = x_i^*` (sign changes of the error
-    ``coordinate``, steps on the first axis); values within ``tol`` of zero are skipped."""
-    c = np.asarray(coordinate, dtype=float)
-    signs = np.where(np.abs(c) < tol, 0.0, np.sign(c))
-    signs = np.moveaxis(signs, 0, -1).reshape(-1, c.shape[0])
-    counts = [np.count_nonzero(np.diff(row[row != 0])) for row in signs]
-    return np.array(counts).reshape(c.shape[1:])
-
-
-def _constant(k: int) -> float:
-    return 1.0
-
-
-def _scale(schedule: Schedule, k: int) -> float:
-    factor = float(schedule(k))
-    if not (np.isfinite(factor) and factor > 0):
-        raise ValueError(
-            f"the schedule must give a positive finite factor, got {factor} at step {k}"
-        )
-    return factor
-
-
-class ScheduledVelocityState(NamedTuple):
-    count: int
-    velocity: Array
-
-
-class ScheduledMomentum(Momentum):
-    r"""Heavy ball with a step-size schedule, in the course's form:
-
-    .. math::
-        v_{k+1} = \beta v_k - \eta\, s(k)\, g_k, \qquad x_{k+1} = x_k + v_{k+1}.
-
-    Each gradient keeps the step it was taken with. With ``schedule=None`` it is
-    :class:`lessons_src.optimizers.Momentum`.
-    """
-
-    name = "scheduled-momentum"
-
-    def __init__(self, lr: ArrayLike, beta: ArrayLike = 0.9, schedule: Schedule | None = None,
-                 velocity0: float = 0.0) -> None:
-        super().__init__(lr, beta, velocity0)
-        if schedule is not None and not callable(schedule):
-            raise ValueError(f"schedule must be a function of the step k, got {schedule!r}")
-        self.schedule = schedule or _constant
-
-    def init(self, x: Array) -> ScheduledVelocityState:
-        return ScheduledVelocityState(0, np.full_like(x, self.velocity0))
-
-    def step(self, objective: Objective, x: Array, state: ScheduledVelocityState):
-        lr = self.lr * _scale(self.schedule, state.count)
-        v = self.beta * state.velocity - lr * objective.grad(x)
-        return x + v, ScheduledVelocityState(state.count + 1, v)
-
-
-class BufferState(NamedTuple):
-    count: int
-    buffer: Array
-
-
-class TorchMomentum(Optimizer):
-    r"""Momentum as ``torch.optim.SGD(momentum=μ, nesterov=...)`` writes it (no dampening):
-
-    .. math::
-        b_{k+1} = \mu b_k + g_k, \qquad x_{k+1} = x_k - \gamma_k b_{k+1},
-        \qquad \gamma_k = \gamma\, s(k),
-
-    and with ``nesterov=True`` the step uses :math:`g_k + \mu b_{k+1}` instead of
-    :math:`b_{k+1}`. For a constant step, :math:`v_k = -\gamma b_k` turns the first form into
-    :class:`lessons_src.optimizers.Momentum`; with a changing step the two differ, because here
-    the whole buffer is rescaled by the current step.
-    """
-
-    name = "torch-momentum"
-
-    def __init__(self, lr: ArrayLike, momentum: ArrayLike = 0.9,
-                 schedule: Schedule | None = None, *, nesterov: bool = False) -> None:
-        self.lr = _step_size("lr", lr)
-        self.momentum = _decay("momentum", momentum)
-        if schedule is not None and not callable(schedule):
-            raise ValueError(f"schedule must be a function of the step k, got {schedule!r}")
-        self.schedule = schedule or _constant
-        self.nesterov = bool(nesterov)
-
-    def init(self, x: Array) -> BufferState:
-        return BufferState(0, np.zeros_like(x))
-
-    def step(self, objective: Objective, x: Array, state: BufferState):
-        g = objective.grad(x)
-        b = self.momentum * state.buffer + g
-        direction = g + self.momentum * b if self.nesterov else b
-        lr = self.lr * _scale(self.schedule, state.count)
-        return x - lr * direction, BufferState(state.count + 1, b)
-
-
-__all__ = [
-    "BufferState",
-    "ScheduledMomentum",
-    "ScheduledVelocityState",
-    "TorchMomentum",
-    "critical_damping",
-    "heavy_ball_limit",
-    "heavy_ball_matrix",
-    "heavy_ball_rate",
-    "heavy_ball_roots",
-    "lookahead_points",
-    "measured_rate",
-    "nesterov_limit",
-    "nesterov_matrix",
-    "nesterov_rate",
-    "nesterov_roots",
-    "optimal_heavy_ball",
-    "optimal_heavy_ball_rate",
-    "optimal_nesterov_rate",
-    "u_turns",
-]

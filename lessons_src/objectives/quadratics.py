@@ -1,69 +1,26 @@
-r"""Objective functions that know their value, gradient and Hessian.
+r"""Quadratics: the parabola of chapter 1, quadratic bowls in any dimension, and a linear loss.
 
-Every objective works on *batches of points*: an array of shape ``(..., d)`` holds one point per
-leading index, its last axis being the ``d`` coordinates. Then
-
-* ``value(x)`` has shape ``(...)``,
-* ``grad(x)`` has shape ``(..., d)``,
-* ``hessian(x)`` has shape ``(..., d, d)``.
-
-One-dimensional objectives use ``d = 1``, so a single point is ``np.array([5.0])`` and a sweep of
-start points is a column ``x0[:, None]``.
+Two conventions, each the natural one for its use: :class:`Parabola` takes the coefficients of
+:math:`a x^2 + b x + c` as a school book writes them (curvature :math:`f'' = 2a`), and
+:class:`QuadraticND` takes the Hessian, :math:`\tfrac12 x^\top A x - b^\top x` (curvature
+:math:`A`). Both say their curvature: ``Parabola.curvature`` is :math:`2a`, and
+``Parabola(a, b, c).as_quadratic()`` is the same function as a :class:`QuadraticND`.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-Array = NDArray[np.float64]
+from .base import Array, Objective, as_points
 
 
-def as_points(x: ArrayLike, dim: int) -> Array:
-    """Return ``x`` as a float array of points whose last axis has length ``dim``.
+class Parabola(Objective):
+    r"""The parabola :math:`f(x) = a x^2 + b x + c`, with :math:`f'(x) = 2ax + b` and :math:`f''(x) = 2a`.
 
-    A bare number is accepted for one-dimensional objectives.
+    The coefficients are the school-book ones (chapter 1's :math:`x^2 - 2x + 1` is
+    ``Parabola(1, -2, 1)``); its curvature is :math:`2a` (:attr:`curvature`).
     """
-    points = np.asarray(x, dtype=float)
-    if dim == 1 and points.ndim == 0:
-        points = points[None]
-    if points.ndim == 0 or points.shape[-1] != dim:
-        raise ValueError(
-            f"points must have shape (..., {dim}) for this {dim}-D objective, "
-            f"got shape {points.shape}"
-        )
-    return points
-
-
-class Objective(ABC):
-    """A twice-differentiable function :math:`f:\\mathbb{R}^d \\to \\mathbb{R}`."""
-
-    dim: int
-    name: str
-
-    def __call__(self, x: ArrayLike) -> Array:
-        return self.value(x)
-
-    @abstractmethod
-    def value(self, x: ArrayLike) -> Array:
-        """:math:`f(x)`, shape ``(...)``."""
-
-    @abstractmethod
-    def grad(self, x: ArrayLike) -> Array:
-        """:math:`\\nabla f(x)`, shape ``(..., d)``."""
-
-    @abstractmethod
-    def hessian(self, x: ArrayLike) -> Array:
-        """:math:`\\nabla^2 f(x)`, shape ``(..., d, d)``."""
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-class Quadratic1D(Objective):
-    r"""The parabola :math:`f(x) = a x^2 + b x + c`, with :math:`f'(x) = 2ax + b` and :math:`f''(x) = 2a`."""
 
     dim = 1
 
@@ -75,6 +32,12 @@ class Quadratic1D(Objective):
     def curvature(self) -> float:
         """The constant second derivative :math:`f'' = 2a`."""
         return 2 * self.a
+
+    def as_quadratic(self) -> QuadraticND:
+        r"""The same function in :class:`QuadraticND`'s convention, :math:`\tfrac12 A x^2 - b' x + c`
+        with :math:`A = 2a`, :math:`b' = -b` (the constant :math:`c` is dropped: it moves no
+        iterate)."""
+        return QuadraticND([[2 * self.a]], [-self.b], name=self.name)
 
     @property
     def minimizer(self) -> float:
@@ -180,108 +143,23 @@ class QuadraticND(Objective):
         return np.broadcast_to(self.A, (*x.shape, self.dim)).copy()
 
 
-class Wiggly(Objective):
-    r"""A bowl covered in ripples, with cliffs and many local minima:
-
-    .. math::
-        f(x) = (0.15x)^2 + \cos x + \tfrac13\sin 3x + \tfrac15\cos 5x + \tfrac17\sin 7x,
-
-    :math:`f'(x) = 0.045x - \sin x + \cos 3x - \sin 5x + \cos 7x` and
-    :math:`f''(x) = 0.045 - \cos x - 3\sin 3x - 5\cos 5x - 7\sin 7x`.
-    """
+class LinearLoss(Objective):
+    r"""The 1-D linear loss :math:`f(x) = a x`, with :math:`f'(x) = a` and :math:`f'' = 0`."""
 
     dim = 1
-    name = "wiggly"
+
+    def __init__(self, slope: float) -> None:
+        self.slope = float(slope)
+        self.name = f"{self.slope:g}x"
 
     def value(self, x: ArrayLike) -> Array:
-        x = as_points(x, 1)[..., 0]
-        return (
-            (0.15 * x) ** 2
-            + np.cos(x)
-            + np.sin(3 * x) / 3
-            + np.cos(5 * x) / 5
-            + np.sin(7 * x) / 7
-        )
+        return self.slope * as_points(x, 1)[..., 0]
 
     def grad(self, x: ArrayLike) -> Array:
-        x = as_points(x, 1)
-        return 0.045 * x - np.sin(x) + np.cos(3 * x) - np.sin(5 * x) + np.cos(7 * x)
+        return np.full_like(as_points(x, 1), self.slope)
 
     def hessian(self, x: ArrayLike) -> Array:
-        x = as_points(x, 1)
-        second = 0.045 - np.cos(x) - 3 * np.sin(3 * x) - 5 * np.cos(5 * x) - 7 * np.sin(7 * x)
-        return second[..., None]
-
-    def global_minimizer(self, lo: float = -20.0, hi: float = 20.0, n: int = 400_001) -> float:
-        """The lowest point on a fine grid over ``[lo, hi]``, polished by a few Newton steps."""
-        grid = np.linspace(lo, hi, n)[:, None]
-        x = grid[np.argmin(self.value(grid))]
-        for _ in range(5):
-            x = x - self.grad(x) / self.hessian(x)[..., 0]
-        return float(x[0])
-
-
-class Rosenbrock(Objective):
-    r"""Rosenbrock's banana valley :math:`f(x, y) = (a - x)^2 + b\,(y - x^2)^2`.
-
-    Its minimum is at :math:`(a, a^2)`, at the end of a long, curved, flat-bottomed valley.
-    """
-
-    dim = 2
-
-    def __init__(self, a: float = 1.0, b: float = 100.0) -> None:
-        self.a, self.b = float(a), float(b)
-        self.name = f"Rosenbrock (a={self.a:g}, b={self.b:g})"
-
-    @property
-    def minimizer(self) -> Array:
-        return np.array([self.a, self.a**2])
-
-    def value(self, x: ArrayLike) -> Array:
-        x = as_points(x, 2)
-        u, v = x[..., 0], x[..., 1]
-        return (self.a - u) ** 2 + self.b * (v - u**2) ** 2
-
-    def grad(self, x: ArrayLike) -> Array:
-        x = as_points(x, 2)
-        u, v = x[..., 0], x[..., 1]
-        r = v - u**2
-        return np.stack([-2 * (self.a - u) - 4 * self.b * u * r, 2 * self.b * r], axis=-1)
-
-    def hessian(self, x: ArrayLike) -> Array:
-        x = as_points(x, 2)
-        u, v = x[..., 0], x[..., 1]
-        h11 = 2 - 4 * self.b * (v - u**2) + 8 * self.b * u**2
-        h12 = -4 * self.b * u
-        h22 = np.full_like(u, 2 * self.b)
-        return np.stack([np.stack([h11, h12], -1), np.stack([h12, h22], -1)], -2)
-
-
-class Saddle(Objective):
-    r"""The saddle :math:`f(x, y) = \tfrac12(a x^2 - b y^2)`.
-
-    The origin is a minimum along :math:`x` and a maximum along :math:`y`.
-    """
-
-    dim = 2
-
-    def __init__(self, a: float = 1.0, b: float = 1.0) -> None:
-        if not (a > 0 and b > 0):
-            raise ValueError(f"a and b must be positive, got a={a}, b={b}")
-        self.a, self.b = float(a), float(b)
-        self.name = f"saddle (a={self.a:g}, b={self.b:g})"
-
-    def value(self, x: ArrayLike) -> Array:
-        x = as_points(x, 2)
-        return 0.5 * (self.a * x[..., 0] ** 2 - self.b * x[..., 1] ** 2)
-
-    def grad(self, x: ArrayLike) -> Array:
-        x = as_points(x, 2)
-        return x * np.array([self.a, -self.b])
-
-    def hessian(self, x: ArrayLike) -> Array:
-        x = as_points(x, 2)
-        return np.broadcast_to(np.diag([self.a, -self.b]), (*x.shape, 2)).copy()
+        return np.zeros((*as_points(x, 1).shape, 1))
 
 
 def _format_poly(a: float, b: float, c: float) -> str:
@@ -296,3 +174,8 @@ def _format_poly(a: float, b: float, c: float) -> str:
         number = "" if (size == 1 and power) else f"{size:g}"
         text += f" {sign} {number}{power}" if text else f"{'−' if coef < 0 else ''}{number}{power}"
     return text or "0"
+
+
+
+#: The earlier name of :class:`Parabola`, kept so that old notebooks still run.
+Quadratic1D = Parabola
