@@ -7,6 +7,7 @@ branch that the launch buttons open (laid out from the last build, when there is
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -81,7 +82,7 @@ def test_binder_on_a_clean_copy_of_the_repository(tmp_path):
 
 
 def test_binder_on_the_notebooks_branch(tmp_path):
-    build = ROOT / "_build"
+    build = Path(os.environ.get("DESCENT_BUILD_DIR", ROOT / "_build"))
     if not (build / "notebooks" / "full").is_dir():
         pytest.skip("no editions in _build/notebooks: run `make book` first")
     editions.lay_out_branch(build, tmp_path, ROOT)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import editions  # noqa: E402
 
-FULL = ROOT / "_build" / "notebooks" / "full"
+FULL = Path(os.environ.get("DESCENT_BUILD_DIR", ROOT / "_build")) / "notebooks" / "full"
 COLAB_BRINGS = ("numpy", "matplotlib", "ipywidgets", "ipykernel")
 KERNEL = "descent-colab-like"
 EDITIONS = [FULL / f"{editions.edition_name(d, ROOT)}.ipynb" for d in editions.notebook_pages(ROOT)]
@@ -109,7 +110,7 @@ async def _run(paths: list[Path], base: Path, parallel: int = 2) -> dict[str, di
             try:
                 await client.async_execute()
             except Exception as exc:  # reported by the chapter's test
-                return f"{type(exc).__name__}: {exc}"
+                return re.sub(r"\x1b\[[0-9;]*m", "", f"{type(exc).__name__}: {exc}")[-3000:]
             text = "".join(output.get("text", "") for output in notebook.cells[-1].outputs)
             return json.loads(text.split("PROBE ", 1)[1])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -27,7 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import editions  # noqa: E402
 
-BUILD = ROOT / "_build"
+#: The build to check (`make book` writes _build; DESCENT_BUILD_DIR names another, e.g. one made
+#: with `jupyter-book build --path-output DIR`, then `editions.py --build-dir DIR/_build`).
+BUILD = Path(os.environ.get("DESCENT_BUILD_DIR", ROOT / "_build"))
 HTML = BUILD / "html"
 WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
