@@ -8,6 +8,7 @@ if absent) the table lists exactly the exercises the chapter pages show, under t
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import textwrap
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import exercise_table  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "book").glob("ch*.ipynb"))
-SITE = ROOT / "_build" / "html"
+SITE = Path(os.environ.get("DESCENT_BUILD_DIR", ROOT / "_build")) / "html"
 #: An exercise directive's opening line and its options, in MyST source.
 DIRECTIVE = re.compile(r"^(`{3,}|:{3,})\{exercise(?:-start)?\}([^\n]*)\n((?::[\w-]+:[^\n]*\n)*)", re.M)
 

@@ -8,6 +8,7 @@ skips when either is missing. Counts are compared with the websites they were pr
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -19,9 +20,10 @@ import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-PDFS = {"full": ROOT / "_build" / "pdf" / "descent.pdf",
-        "student": ROOT / "_build" / "pdf" / "descent-student.pdf"}
-SITES = {"full": ROOT / "_build" / "html", "student": ROOT / "_build" / "student-html"}
+#: The builds to check (`make test` writes _build; DESCENT_BUILD_DIR names another).
+BUILD = Path(os.environ.get("DESCENT_BUILD_DIR", ROOT / "_build"))
+PDFS = {"full": BUILD / "pdf" / "descent.pdf", "student": BUILD / "pdf" / "descent-student.pdf"}
+SITES = {"full": BUILD / "html", "student": BUILD / "student-html"}
 RAW_MARKUP = ["{glue", "```", ":::", "{exercise", "{solution", ":label:", ":class:", "{prf:", "{doc}",
               "{numref}", "{ref}", "{math}", "{cite", "$$", "\\(", "\\[", "\\begin{"]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from pathlib import Path
 
@@ -22,8 +23,10 @@ from bs4 import BeautifulSoup
 from sphinx.search.en import SearchEnglish
 
 ROOT = Path(__file__).resolve().parent.parent
-FULL = ROOT / "_build" / "html"
-STUDENT = ROOT / "_build" / "student-html"
+#: The builds to check (`make test` writes _build; DESCENT_BUILD_DIR names another).
+BUILD = Path(os.environ.get("DESCENT_BUILD_DIR", ROOT / "_build"))
+FULL = BUILD / "html"
+STUDENT = BUILD / "student-html"
 PLAIN_WORD = re.compile(r"^[A-Za-z][a-z]*[,.;]?$")
 
 
