@@ -24,7 +24,7 @@ from ipywidgets.widgets.widget import _instances
 report = []
 for slider in [w for w in list(_instances.values()) if isinstance(w, widgets.SelectionSlider)]:
     output = next(w for w in list(_instances.values())
-                  if isinstance(w, widgets.VBox) and slider in w.children).children[-1]
+                  if isinstance(w, widgets.VBox) and slider in getattr(w, "sliders", ())).children[-1]
     before = output.outputs[0]["data"]["image/png"]
     slider.index = (slider.index + 1) % len(slider.options)
     report.append({"slider": slider.description,

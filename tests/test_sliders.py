@@ -37,7 +37,8 @@ def test_static_mode_precomputes_one_linked_frame_per_combination():
     lrs, starts = [0.1, 0.5, 0.9], [-3.0, 5.0]
     widget = interact(fig, update, mode="static",
                       lr=Slider(lrs, "η", value=0.5), x0=Slider(starts, "x₀", value=5.0))
-    lr_slider, x0_slider, outer = widget.children
+    lr_slider, x0_slider = widget.sliders
+    outer = widget.children[-1]
     assert isinstance(outer, widgets.Stack) and len(outer.children) == len(lrs)
     assert outer.selected_index == lr_slider.index == 1
     frames = [_png(inner.children[j]) for inner in outer.children for j in range(len(starts))]
@@ -55,7 +56,8 @@ def test_static_mode_precomputes_one_linked_frame_per_combination():
 def test_live_mode_redraws_the_same_figure_on_every_change():
     fig, update, path, calls = _figure()
     widget = interact(fig, update, mode="live", lr=Slider([0.1, 0.5, 0.9], "η", value=0.1))
-    slider, output = widget.children
+    (slider,) = widget.sliders
+    output = widget.children[-1]
     before = _png(output)
     x_before = np.array(path.get_xdata())
     slider.index = 2
@@ -91,3 +93,30 @@ def test_mode_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("DESCENT_SLIDERS", "sometimes")
     with pytest.raises(ValueError, match="DESCENT_SLIDERS"):
         slider_mode()
+
+
+def test_frames_carry_alt_text_that_follows_the_sliders_and_readouts_cannot_be_typed():
+    fig, update, _, _ = _figure()
+    widget = interact(fig, update, mode="static", alt=lambda lr: f"Descent with step size {lr:g}",
+                      lr=Slider([0.1, 0.5], "η", value=0.5))
+    frames = [inner.outputs[0] for inner in widget.children[-1].children]
+    assert [f["data"]["text/plain"] for f in frames] == ["Descent with step size 0.1",
+                                                         "Descent with step size 0.5"]
+    assert 'alt="Descent with step size 0.1"' in frames[0]["data"]["text/html"]
+    (slider,) = widget.sliders
+    assert slider.readout is False
+    readout = widget.children[0].children[1]
+    assert [label.value for label in readout.children] == ["0.1", "0.5"]
+    live = interact(fig, update, mode="live", lr=Slider([0.1, 0.5], "η", value=0.1))
+    label = live.children[0].children[1]
+    live.sliders[0].index = 1
+    assert label.value == "0.5"
+
+
+def test_default_alt_text_describes_the_panels():
+    fig, update, _, _ = _figure()
+    fig.axes[0].set_title(r"Step size $\eta$")
+    fig.axes[0].set_xlabel("$x$")
+    fig.axes[0].set_ylabel("$f(x)$")
+    widget = interact(fig, update, mode="live", lr=Slider([0.1, 0.5], "η"))
+    assert widget.children[-1].outputs[0]["data"]["text/plain"] == "Step size eta: f(x) against x"

@@ -17,6 +17,7 @@ anything else gets live sliders.
 from __future__ import annotations
 
 import base64
+import html
 import io
 import itertools
 import os
@@ -118,22 +119,70 @@ def render_png(fig: Figure, *, colors: int | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def _frame(png: bytes) -> dict[str, Any]:
+def _frame(png: bytes, alt: str) -> dict[str, Any]:
+    """An output showing ``png``; as HTML so the image carries its alt text (the static site's
+    widget manager and Jupyter both render it), with the PNG and the text for other front ends."""
+    data = base64.b64encode(png).decode("ascii")
     return {
         "output_type": "display_data",
-        "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "<figure>"},
+        "data": {
+            "text/html": f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">',
+            "image/png": data,
+            "text/plain": alt,
+        },
         "metadata": {},
     }
 
 
+def describe(fig: Figure) -> str:
+    """A default alt text: what each panel of ``fig`` shows, from its title and axis labels."""
+    panels = []
+    for ax in fig.axes:
+        if not ax.get_visible() or not (ax.get_title() or ax.get_xlabel() or ax.get_ylabel()):
+            continue  # colour bars and hidden helper axes
+        parts = [ax.get_title() or "a plot"]
+        if ax.get_xlabel() or ax.get_ylabel():
+            parts.append(f"{ax.get_ylabel() or 'value'} against {ax.get_xlabel() or 'position'}")
+        panels.append(": ".join(parts))
+    text = "; ".join(panels) or "a figure"
+    return _plain(text)
+
+
+def _plain(text: str) -> str:
+    """Mathtext and TeX markup read aloud badly: drop dollars and backslashes, keep the words."""
+    for old, new in (("$", ""), ("\\", ""), ("{", ""), ("}", ""), ("_", " "), ("^", " to the ")):
+        text = text.replace(old, new)
+    return " ".join(text.split())
+
+
 def _selection_slider(spec: Slider) -> widgets.SelectionSlider:
+    # No readout: ipywidgets' readout is an editable box that accepts values with no frame.
+    # The position's name is shown by a label next to the slider instead (see _readout).
     return widgets.SelectionSlider(
         options=spec.options,
         index=spec.start_index,
         description=spec.label,
+        readout=False,
         style={"description_width": "initial"},
-        layout=widgets.Layout(width="460px"),
+        layout=widgets.Layout(width="400px"),
     )
+
+
+def _readout(control: widgets.SelectionSlider, mode: str) -> widgets.Widget:
+    """The value the slider points at, as text that cannot be typed into, in both worlds."""
+    names = [name for name, _ in control.options]
+    if mode == "live":
+        label = widgets.Label(value=names[control.index])
+
+        def follow(change: dict) -> None:
+            label.value = names[change["new"]]
+
+        control.observe(follow, names="index")
+        return label
+    stack = widgets.Stack(children=[widgets.Label(value=name) for name in names],
+                          selected_index=control.index)
+    widgets.jslink((control, "index"), (stack, "selected_index"))
+    return stack
 
 
 def interact(
@@ -142,12 +191,17 @@ def interact(
     *,
     mode: str | None = None,
     dpi: float = 80,
+    alt: str | Callable[..., str] | None = None,
     **sliders: Slider,
 ) -> widgets.VBox:
     """A widget whose sliders drive ``update(**values)``, which moves ``fig``'s artists.
 
     ``update`` must only change the existing figure (set data, titles, limits); it is called
     once per slider change in a live kernel, and once per combination of values at build time.
+    ``alt`` is the figure's alt text for readers who cannot see it: a string, or a function of
+    the slider values (``alt(**values)``) for text that follows the sliders; by default it is
+    built from the panels' titles and axis labels (:func:`describe`). The widget's ``sliders``
+    attribute lists the slider controls, its last child is the figure.
     """
     if not sliders:
         raise ValueError("interact needs at least one slider")
@@ -161,6 +215,11 @@ def interact(
     def show_current() -> None:
         update(**values_at([c.index for c in controls]))
 
+    def alt_text(indices: Sequence[int]) -> str:
+        if callable(alt):
+            return str(alt(**values_at(indices)))
+        return alt if alt is not None else describe(fig)
+
     if mode not in {"live", "static"}:
         raise ValueError(f"mode must be 'static' or 'live', got {mode!r}")
     sizes = [len(sliders[name].options) for name in names]
@@ -172,24 +231,33 @@ def interact(
     show_current()
     freeze_layout(fig, dpi=dpi)  # lay the figure out once, at the start position
 
+    rows = [widgets.HBox([control, _readout(control, mode)]) for control in controls]
     if mode == "live":
-        output = widgets.Output(outputs=(_frame(render_png(fig)),))
+        def current() -> dict[str, Any]:
+            return _frame(render_png(fig), alt_text([c.index for c in controls]))
+
+        output = widgets.Output(outputs=(current(),))
 
         def redraw(_change: object = None) -> None:
             show_current()
-            output.outputs = (_frame(render_png(fig)),)
+            output.outputs = (current(),)
 
         for control in controls:
             control.observe(redraw, names="index")
-        return widgets.VBox([*controls, output])
+        box = widgets.VBox([*rows, output])
+        box.sliders = controls
+        return box
 
     frames = {}
     for indices in itertools.product(*(range(n) for n in sizes)):
         update(**values_at(indices))
-        frames[indices] = widgets.Output(outputs=(_frame(render_png(fig, colors=128)),))
+        frames[indices] = widgets.Output(
+            outputs=(_frame(render_png(fig, colors=128), alt_text(indices)),))
     show_current()  # leave the figure at the sliders' start position
     stack = _nested_stack(frames, controls, prefix=())
-    return widgets.VBox([*controls, stack])
+    box = widgets.VBox([*rows, stack])
+    box.sliders = controls
+    return box
 
 
 def _nested_stack(

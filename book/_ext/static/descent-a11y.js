@@ -33,3 +33,20 @@ function descentA11yFixes() {
 }
 document.addEventListener("DOMContentLoaded", descentA11yFixes);
 window.addEventListener("load", descentA11yFixes);
+
+// Slider widgets render after the page has loaded (require.js loads the widget manager): name
+// each slider handle after the slider's visible description, so a screen reader announces
+// "step size η, slider" and the handle can be found and moved with the keyboard.
+function descentNameSliderHandles(root) {
+  root.querySelectorAll(".widget-slider").forEach((slider) => {
+    const label = slider.querySelector(".widget-label");
+    const name = label ? label.textContent.trim() : "";
+    slider.querySelectorAll(".noUi-handle:not([aria-label])").forEach((handle) => {
+      handle.setAttribute("aria-label", name || "slider");
+    });
+  });
+}
+new MutationObserver(() => descentNameSliderHandles(document)).observe(document.documentElement, {
+  childList: true,
+  subtree: true,
+});
