@@ -52,7 +52,9 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _serve_static)
     app.add_css_file("descent-a11y.css")
     app.add_js_file("descent-a11y.js")
-    os.environ.setdefault("DESCENT_SLIDERS", "static")
+    # Forced, not defaulted: a site built with live sliders (say, DESCENT_SLIDERS=live left in
+    # the shell) would show sliders that move nothing, since no kernel runs behind the page.
+    os.environ["DESCENT_SLIDERS"] = "static"
     if not (VENDOR / ".complete").is_file():
         raise ExtensionError(
             f"{VENDOR} is missing: run `bash book/_ext/vendor.sh` (or `make book`) first"

@@ -38,6 +38,8 @@ class Scaled(Objective):
 
 def validate_max_norm(max_norm: ArrayLike) -> Array:
     """Check a clipping threshold (positive; ``np.inf``: no clipping); add a trailing axis."""
+    if isinstance(max_norm, bool | str | bytes):
+        raise ValueError(f"max_norm must be a positive number (np.inf for no clipping), got {max_norm!r}")
     array = np.asarray(max_norm, dtype=float)
     if np.any(np.isnan(array)) or np.any(array <= 0):
         bad = float(array[np.isnan(array) | (array <= 0)].flat[0])

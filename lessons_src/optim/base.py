@@ -85,6 +85,19 @@ def validate_step_size(name: str, value: ArrayLike | Schedule) -> Array | Schedu
     return validate_positive(name, value)
 
 
+def validate_number(name: str, value: Any) -> float:
+    """One finite real number (not an array, not a string)."""
+    if isinstance(value, bool | str | bytes) or np.ndim(value) != 0:
+        raise ValueError(f"{name} must be one finite number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be one finite number, got {value!r}") from None
+    if not np.isfinite(number):
+        raise ValueError(f"{name} must be one finite number, got {value!r}")
+    return number
+
+
 def validate_count(name: str, value: Any, *, low: int = 0) -> int:
     """A whole number at least ``low`` (a step count, a batch size)."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer | float) \

@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 
 from ..objectives.base import Array, Objective
 from ..schedules import Schedule
-from .base import Optimizer, validate_decay, validate_step_size
+from .base import Optimizer, validate_decay, validate_number, validate_step_size
 
 
 class VelocityState(NamedTuple):
@@ -39,9 +39,7 @@ class Momentum(Optimizer):
                  velocity0: float = 0.0) -> None:
         self.lr = validate_step_size("lr", lr)
         self.beta = validate_decay("beta", beta)
-        if np.ndim(velocity0) != 0 or not np.isfinite(velocity0):
-            raise ValueError(f"velocity0 must be one finite number, got {velocity0!r}")
-        self.velocity0 = float(velocity0)
+        self.velocity0 = validate_number("velocity0", velocity0)
 
     def init(self, x: Array) -> VelocityState:
         return VelocityState(0, np.full_like(x, self.velocity0))

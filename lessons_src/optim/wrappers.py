@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 
 from ..objectives.base import Array, Objective
 from ..objectives.wrappers import ClippedGradient, validate_max_norm
-from .base import Optimizer
+from .base import Optimizer, validate_number
 
 
 def _check_inner(inner: Any) -> Optimizer:
@@ -59,9 +59,9 @@ class Projected(Optimizer):
 
     def __init__(self, inner: Optimizer, lo: float, hi: float) -> None:
         self.inner = _check_inner(inner)
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise ValueError(f"the interval must have finite lo < hi, got lo={lo}, hi={hi}")
-        self.lo, self.hi = float(lo), float(hi)
+        self.lo, self.hi = validate_number("lo", lo), validate_number("hi", hi)
+        if not self.lo < self.hi:
+            raise ValueError(f"the interval must have lo < hi, got lo={lo}, hi={hi}")
 
     def init(self, x: Array) -> Any:
         return self.inner.init(x)

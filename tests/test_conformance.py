@@ -1,0 +1,308 @@
+"""The conformance suite: every optimizer in the registry, checked the same way.
+
+A new optimizer gets these checks by being registered (defining an ``Optimizer`` subclass with a
+``name`` under ``lessons_src/optim/``):
+
+* a sweep (an array-valued step size) equals its single runs, bit for bit;
+* a bad hyperparameter raises an error that names the argument;
+* the states that ``run(..., record=True)`` keeps equal those of stepping by hand;
+* an independent reference holds: a closed form, a theorem, or an equivalence that needs no
+  PyTorch (``tests/test_torch_agreement.py`` adds ``torch.optim`` where it is installed).
+
+The only thing a new optimizer must add here is its reference check in ``REFERENCES`` (and an
+example value in ``EXAMPLES`` if it has a constructor argument no other optimizer has); the tests
+fail, saying so, until it does.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from lessons_src import (
+    OPTIMIZERS,
+    GradientDescent,
+    LeastSquares,
+    Optimizer,
+    QuadraticND,
+    Rosenbrock,
+    run,
+)
+from lessons_src.objectives import LinearLoss, make_line_data
+from lessons_src.optim import Momentum, armijo_holds
+from lessons_src.theory import gd_multiplier, heavy_ball_matrix, nesterov_matrix
+
+#: An example value for every constructor argument of the registered optimizers, by name.
+EXAMPLES: dict[str, object] = {
+    "lr": 0.01,
+    "beta": 0.8,
+    "beta1": 0.8,
+    "beta2": 0.95,
+    "rho": 0.9,
+    "eps": 1e-8,
+    "alpha": 0.5,
+    "momentum": 0.8,
+    "shrink": 0.5,
+    "c": 1e-4,
+    "velocity0": 0.0,
+    "max_backtracks": 30,
+    "batch_size": None,  # exact gradients: a sweep of mini-batch runs draws other batches
+    "seed": 0,
+    "sampling": "replace",
+    "max_norm": 1.0,
+    "lo": -5.0,
+    "hi": 5.0,
+}
+#: The array of step sizes each sweep runs (three runs that step together).
+SWEEP = np.array([0.002, 0.005, 0.01])
+#: Flags: accepted as they are, not validated as numbers.
+FLAGS = {"newton", "nesterov", "amsgrad", "bias_correction", "eps_inside"}
+
+
+def _line() -> LeastSquares:
+    x, y = make_line_data(40, seed=3)
+    return LeastSquares.line_fit(x, y)
+
+
+OBJECTIVES = {"least squares": _line(), "Rosenbrock": Rosenbrock()}
+STARTS = {"least squares": np.array([0.5, -1.0]), "Rosenbrock": np.array([-1.2, 1.0])}
+
+
+def _build(cls: type[Optimizer], lr: object) -> Optimizer:
+    """``cls`` from the examples, with step size ``lr`` (for a wrapper: its inner optimizer's)."""
+    kwargs = {}
+    for name, parameter in inspect.signature(cls.__init__).parameters.items():
+        if name == "self" or parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
+            continue
+        if name == "inner":
+            kwargs[name] = GradientDescent(lr=lr)
+        elif name == "lr":
+            kwargs[name] = lr
+        elif name in EXAMPLES:
+            kwargs[name] = EXAMPLES[name]
+        elif parameter.default is inspect.Parameter.empty:
+            pytest.fail(f"{cls.__name__}({name}=...) needs an example value in EXAMPLES")
+    return cls(**kwargs)
+
+
+NAMES = sorted(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("objective", sorted(OBJECTIVES))
+@pytest.mark.parametrize("name", NAMES)
+def test_a_sweep_equals_its_single_runs_bit_for_bit(name, objective):
+    cls, f, x0 = OPTIMIZERS[name], OBJECTIVES[objective], STARTS[objective]
+    sweep = run(f, _build(cls, SWEEP), x0, 60)
+    assert sweep.batch_shape == SWEEP.shape
+    for i, lr in enumerate(SWEEP):
+        single = run(f, _build(cls, float(lr)), x0, 60)
+        np.testing.assert_array_equal(sweep.points[:, i], single.points)
+
+
+def _bad_values(name: str, example: object) -> list[object]:
+    if name == "inner":
+        return [3.0]
+    if isinstance(example, str):
+        return ["no-such-choice"]
+    if isinstance(example, int) and not isinstance(example, bool):
+        return [-1, 2.5]
+    # max_norm = inf means "no clipping": a legal value
+    return [float("nan"), "0.1", -1.0 if name == "max_norm" else float("inf")]
+
+
+def _arguments(cls: type[Optimizer]) -> list[str]:
+    return [n for n in inspect.signature(cls.__init__).parameters if n not in {"self", *FLAGS}]
+
+
+@pytest.mark.parametrize(
+    ("name", "argument"),
+    [(n, a) for n in NAMES for a in _arguments(OPTIMIZERS[n]) if a != "batch_size"]
+    + [("sgd", "batch_size")],
+)
+def test_a_bad_hyperparameter_is_refused_with_its_name(name, argument):
+    cls = OPTIMIZERS[name]
+    good = _build(cls, 0.01)
+    example = getattr(good, argument, EXAMPLES.get(argument, 0.01))
+    if argument == "batch_size":
+        example = 4
+    if isinstance(example, np.ndarray):
+        example = float(example.ravel()[0])
+    for bad in _bad_values(argument, example):
+        kwargs = {p: getattr(good, p) for p in _arguments(cls) if p not in {argument}}
+        kwargs = {k: (float(v.ravel()[0]) if isinstance(v, np.ndarray) else v) for k, v in kwargs.items()}
+        with pytest.raises((ValueError, TypeError)) as info:
+            cls(**kwargs, **{argument: bad})
+        assert argument in str(info.value), f"{cls.__name__}({argument}={bad!r}): {info.value}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_recorded_states_equal_stepping_by_hand(name):
+    cls, f, x0 = OPTIMIZERS[name], OBJECTIVES["least squares"], STARTS["least squares"]
+    optimizer = _build(cls, SWEEP)
+    trajectory = run(f, optimizer, x0, 25, record=True)
+    x = np.broadcast_to(x0, (*SWEEP.shape, 2)).copy()
+    state = optimizer.init(x)
+    assert set(trajectory.states) <= set(state._fields)
+    assert "count" in trajectory.states, "every state counts its steps (schedules read it)"
+    for k in range(26):
+        for field, recorded in trajectory.states.items():
+            np.testing.assert_array_equal(recorded[k], np.asarray(getattr(state, field)),
+                                          err_msg=f"{field} after {k} steps")
+        x, state = optimizer.step(f, x, state)
+    np.testing.assert_array_equal(trajectory.states["count"], np.arange(26))
+
+
+# --- independent references ------------------------------------------------------------------
+
+BOWL = QuadraticND.from_eigenvalues([0.5, 4.0], angle=0.4)
+E0 = np.array([2.0, -1.0])
+
+
+def _eigen_errors(trajectory_points: np.ndarray) -> np.ndarray:
+    """The error along each eigenvector of BOWL (steps, 2)."""
+    _, Q = np.linalg.eigh(BOWL.A)
+    return trajectory_points @ Q
+
+
+def _gd_reference() -> None:
+    lr = 0.3
+    points = run(BOWL, GradientDescent(lr), E0, 30).points
+    lam, Q = np.linalg.eigh(BOWL.A)
+    predicted = (Q.T @ E0) * gd_multiplier(lr, lam) ** np.arange(31)[:, None]
+    np.testing.assert_allclose(_eigen_errors(points), predicted, rtol=1e-10, atol=1e-13)
+
+
+def _two_by_two_reference(cls: type[Optimizer], matrix: Callable) -> None:
+    lr, beta = 0.2, 0.7
+    points = run(BOWL, cls(lr, beta), E0, 30).points
+    lam, Q = np.linalg.eigh(BOWL.A)
+    e0 = Q.T @ E0
+    for i, curvature in enumerate(lam):
+        M = matrix(lr, beta, curvature)
+        state = np.array([e0[i], 0.0])
+        for k in range(31):
+            assert math.isclose(_eigen_errors(points)[k, i], state[0], rel_tol=1e-9, abs_tol=1e-12)
+            state = M @ state
+
+
+def _sgd_reference() -> None:
+    # Batches of all N examples in shuffled order: the exact gradient, up to summation order.
+    f = OBJECTIVES["least squares"]
+    full = run(f, OPTIMIZERS["sgd"](0.05, batch_size=f.n_examples, sampling="shuffle"),
+               STARTS["least squares"], 50)
+    exact = run(f, GradientDescent(0.05), STARTS["least squares"], 50)
+    np.testing.assert_allclose(full.points, exact.points, rtol=1e-12, atol=1e-12)
+
+
+def _coordinate_reference() -> None:
+    # Exact minimisation along each axis of a diagonal quadratic: one sweep reaches x*.
+    diagonal = QuadraticND(np.diag([1.0, 3.0, 7.0]), [1.0, 2.0, 3.0])
+    end = run(diagonal, OPTIMIZERS["coordinate"](), np.zeros(3), 3).final
+    np.testing.assert_allclose(end, diagonal.minimizer, rtol=1e-14)
+
+
+def _torch_momentum_reference() -> None:
+    # At a constant step, b = -v/η turns PyTorch's form into the heavy ball.
+    ours = run(BOWL, Momentum(0.1, 0.8), E0, 60).points
+    torch_form = run(BOWL, OPTIMIZERS["torch-momentum"](0.1, 0.8), E0, 60).points
+    np.testing.assert_allclose(ours, torch_form, rtol=1e-10, atol=1e-12)
+
+
+def _adagrad_reference() -> None:
+    # A constant gradient c: s_k = k c², so x_k = -η Σ_{j≤k} 1/√j (ε = 0).
+    points = run(LinearLoss(2.0), OPTIMIZERS["adagrad"](0.1, eps=0.0), 0.0, 40).points[:, 0]
+    np.testing.assert_allclose(points[1:], -0.1 * np.cumsum(1 / np.sqrt(np.arange(1, 41))),
+                               rtol=1e-12)
+
+
+def _rmsprop_reference() -> None:
+    # A constant gradient c: s_k = (1 - ρ^k) c², so step k is η / √(1 - ρ^k) (ε = 0).
+    rho = 0.9
+    points = run(LinearLoss(2.0), OPTIMIZERS["rmsprop"](0.1, rho=rho, eps=0.0), 0.0, 40).points
+    k = np.arange(1, 41)
+    np.testing.assert_allclose(np.diff(points[:, 0]), -0.1 / np.sqrt(1 - rho**k), rtol=1e-12)
+
+
+def _adam_reference() -> None:
+    # Bias-corrected Adam under a constant gradient moves exactly η per step (ε = 0).
+    points = run(LinearLoss(3.0), OPTIMIZERS["adam"](0.1, eps=0.0), 0.0, 40).points[:, 0]
+    np.testing.assert_allclose(np.diff(points), -0.1, rtol=1e-12)
+
+
+def _write_back_reference() -> None:
+    # The loop as published (scalar, in its own form), against the package's class.
+    b1, b2, lr, g = 0.9, 0.999, 0.1, 2.0
+    s = r = 0.0
+    x, xs = 0.0, []
+    for t in range(1, 30):
+        s = (b1 * s + (1 - b1) * g) / (1 - b1**t)
+        r = (b2 * r + (1 - b2) * g * g) / (1 - b2**t)
+        x = x - lr / (1e-8 + math.sqrt(r)) * s
+        xs.append(x)
+    ours = run(LinearLoss(g), OPTIMIZERS["write-back-adam"](lr, b1, b2), 0.0, 29).points[1:, 0]
+    np.testing.assert_allclose(ours, xs, rtol=1e-12)
+
+
+def _newton_reference() -> None:
+    end = run(BOWL, OPTIMIZERS["newton"](), E0, 1).final
+    np.testing.assert_allclose(end, np.linalg.solve(BOWL.A, BOWL.b), atol=1e-14)
+
+
+def _armijo_reference() -> None:
+    # Each accepted step satisfies Armijo's condition; the step twice as long did not (or was η₀).
+    f, x0 = Rosenbrock(), STARTS["Rosenbrock"]
+    trajectory = run(f, OPTIMIZERS["armijo"](lr=1.0, shrink=0.5, c=1e-4), x0, 30, record=("lr",))
+    accepted = trajectory.states["lr"][1:, 0]
+    points = trajectory.points[:-1]
+    assert np.all(armijo_holds(f, points, accepted, 1e-4))
+    shrunk = accepted < 1.0
+    assert not np.any(armijo_holds(f, points[shrunk], 2 * accepted[shrunk], 1e-4))
+
+
+def _clip_reference() -> None:
+    f, x0 = Rosenbrock(), STARTS["Rosenbrock"]
+    off = run(f, OPTIMIZERS["clip"](GradientDescent(1e-3), np.inf), x0, 50).points
+    np.testing.assert_array_equal(off, run(f, GradientDescent(1e-3), x0, 50).points)
+    clipped = run(f, OPTIMIZERS["clip"](GradientDescent(0.01), 2.0), x0, 50).points
+    assert np.all(np.linalg.norm(np.diff(clipped, axis=0), axis=-1) <= 0.01 * 2.0 * (1 + 1e-12))
+
+
+def _projected_reference() -> None:
+    f, x0 = OBJECTIVES["least squares"], STARTS["least squares"]
+    wide = run(f, OPTIMIZERS["projected"](GradientDescent(0.1), -100, 100), x0, 50).points
+    np.testing.assert_array_equal(wide, run(f, GradientDescent(0.1), x0, 50).points)
+    narrow = run(f, OPTIMIZERS["projected"](GradientDescent(0.1), -0.2, 0.2), x0, 50).points
+    assert np.all(np.abs(narrow[1:]) <= 0.2)
+
+
+REFERENCES: dict[str, Callable[[], None]] = {
+    "gd": _gd_reference,
+    "sgd": _sgd_reference,
+    "coordinate": _coordinate_reference,
+    "momentum": lambda: _two_by_two_reference(OPTIMIZERS["momentum"], heavy_ball_matrix),
+    "nesterov": lambda: _two_by_two_reference(OPTIMIZERS["nesterov"], nesterov_matrix),
+    "torch-momentum": _torch_momentum_reference,
+    "adagrad": _adagrad_reference,
+    "rmsprop": _rmsprop_reference,
+    "adam": _adam_reference,
+    "write-back-adam": _write_back_reference,
+    "newton": _newton_reference,
+    "armijo": _armijo_reference,
+    "clip": _clip_reference,
+    "projected": _projected_reference,
+}
+
+
+def test_every_registered_optimizer_has_a_reference_check():
+    missing = sorted(set(OPTIMIZERS) - set(REFERENCES))
+    assert not missing, f"add a reference check for {missing} to REFERENCES in {__file__}"
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+def test_independent_reference(name):
+    assert name in OPTIMIZERS, f"{name} is not registered"
+    REFERENCES[name]()
