@@ -276,6 +276,16 @@ class RenderedPage:
         return re.sub(r"[()\s#]", "", number.get_text())
 
 
+def proof(text: str) -> str:
+    """*Proof.* run into the first paragraph and ∎ at the end of the last, as in print."""
+    text = text.strip("\n")
+    block_start = re.compile(r"^\s*(\$\$|[-*+] |\d+[.)] |#|`{3,}|<|\||>)")
+    text = f"*Proof.* {text}" if text and not block_start.match(text) else f"*Proof.*\n\n{text}"
+    last = text.rstrip().split("\n")[-1]
+    ends_in_block = last.rstrip().endswith(("$$", "```", ">")) or last.startswith("|")
+    return text.rstrip() + ("\n\n∎" if ends_in_block else " ∎")
+
+
 def caption_number(block: Tag, fallback: str) -> str:
     number = block.find("span", class_="caption-number")
     return number.get_text().strip() if number else fallback
@@ -596,7 +606,7 @@ class PageConverter:
         if name.startswith("prf:"):
             kind = name.split(":", 1)[1]
             if kind == "proof":
-                return f"*Proof.*\n\n{body()}\n\n∎"
+                return proof(body())
             if kind not in PROOF_TYPES:
                 raise EditionError(f"{where}: directive {{{name}}} is not known to the converter "
                                    "(book/_ext/editions.py)")
