@@ -210,6 +210,7 @@ class RenderedPage:
         self._heading_at = 0
         self._block_at: dict[str, int] = {}
         self._figure_at = 0
+        self._table_at = 0
 
     def absolute(self, href: str) -> str:
         return urljoin(self.url, href)
@@ -267,6 +268,16 @@ class RenderedPage:
             self._figure_at += 1
             return figures[self._figure_at - 1]
         raise EditionError(f"{where}: the site has no captioned figure for this cell")
+
+    def captioned_table(self, name: str | None) -> Tag | None:
+        """The rendered table of a ``{table}`` with a caption: by its name, else the next one."""
+        tables = [t for t in self.article.find_all("table") if t.find("caption")]
+        found = self.article.find(id=name) if name else None
+        if found is None and self._table_at < len(tables):
+            found = tables[self._table_at]
+        if found in tables:
+            self._table_at = tables.index(found) + 1
+        return found
 
     def equation_number(self, label: str, where: str) -> str:
         target = self.article.find(id=f"equation-{label}")
@@ -635,12 +646,38 @@ class PageConverter:
             return self.literalinclude(block, where)
         if name in ("figure", "image"):
             return self.figure(block, where)
+        if name in ("epigraph", "pull-quote", "highlights"):
+            return "\n".join(f"> {line}".rstrip() for line in body().split("\n"))
+        if name in ("table", "list-table"):
+            return self.table(block, where, body)
         if name == "raw" and block.argument.strip() == "html":
             return "\n".join(block.body)
         if name in ("exercise", "solution", "solution-start", "solution-end"):
             raise EditionError(f"{where}: {{{name}}} must stand at the top level of a cell")
         raise EditionError(f"{where}: directive {{{name}}} is not known to the converter "
                            "(book/_ext/editions.py): teach it or use another directive")
+
+    def table(self, block: Directive, where: str, body: Callable[[], str]) -> str:
+        """A ``{table}`` (caption + Markdown table) or a ``{list-table}``, numbered as on the site."""
+        if block.name == "list-table":
+            rows = re.split(r"^\* - ", "\n".join(block.body), flags=re.M)[1:]
+            cells = [[" ".join(c.split()) for c in re.split(r"^\s+- ", row, flags=re.M)] for row in rows]
+            if not cells or len({len(r) for r in cells}) != 1:
+                raise EditionError(f"{where}: list-table rows must be `* - a` / `  - b` items, "
+                                   "all of one length")
+            cells = [[self.inline(c, block.line) for c in row] for row in cells]
+            header = int(block.options.get("header-rows", "0") or 0)
+            head = cells[0] if header else [""] * len(cells[0])
+            rest = cells[1:] if header else cells
+            lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            text = "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rest])
+        else:
+            text = body()
+        rendered = self.page.captioned_table(block.options.get("name")) if block.argument else None
+        number = caption_number(rendered, "") if rendered is not None else ""
+        caption = self.inline(block.argument, block.line) if block.argument else ""
+        title = " ".join(part for part in (f"**{number}**" if number else "", caption) if part)
+        return f"{title}\n\n{text}" if title else text
 
     def literalinclude(self, block: Directive, where: str) -> str:
         from sphinx.directives.code import LiteralIncludeReader
@@ -787,6 +824,13 @@ class PageConverter:
 
             def matches(a: Tag) -> bool:
                 return self.page.absolute(a["href"]).split("#")[0] == page
+        elif name == "term":
+            wanted = "term-" + re.sub(r"[^a-z0-9]+", "-", target.lower()).strip("-")
+
+            def matches(a: Tag) -> bool:
+                term = a.find(class_="std-term")
+                return _fragment(a["href"]) == wanted or (
+                    term is not None and " ".join(term.get_text().split()).lower() == target.lower())
         else:
             wanted = target.lower()
 
