@@ -341,6 +341,9 @@ def test_the_branch_the_buttons_open_is_the_one_the_workflow_publishes():
     _, branch = _published_branch()
     assert CONFIG["repository"]["branch"] == branch
     assert CONFIG["repository"].get("path_to_book", "") == ""
+    # the theme would point these at the generated branch too: they must stay off
+    html = CONFIG.get("html") or {}
+    assert not html.get("use_edit_page_button") and not html.get("use_source_button")
 
 
 def test_the_workflow_builds_with_the_readme_command_and_publishes_site_and_editions():
