@@ -174,7 +174,8 @@ def test_theorems_and_exercises_are_numbered_as_on_the_site(docname):
     numbers = [" ".join(span.get_text().split()) for span in article.select(
         "div.proof span.caption-number, div.exercise span.caption-number")]
     edition = markdown_text(nbformat.read(edition_path(docname), as_version=4))
-    shown = re.findall(r"\*\*((?:[A-Z][a-z]+) [\d.]+)\*\*|^#+ (Exercise [\d.]+)", edition, re.M)
+    kinds = "|".join(kind.capitalize() for kind in editions.PROOF_TYPES)
+    shown = re.findall(rf"\*\*((?:{kinds}) [\d.]+)\*\*|^#+ (Exercise [\d.]+)", edition, re.M)
     assert [a or b for a, b in shown] == numbers
 
 
