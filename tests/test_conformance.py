@@ -54,6 +54,8 @@ EXAMPLES: dict[str, object] = {
     "seed": 0,
     "sampling": "replace",
     "max_norm": 1.0,
+    "weight_decay": 0.01,
+    "momentum_decay": 4e-3,
     "lo": -5.0,
     "hi": 5.0,
 }
@@ -279,7 +281,94 @@ def _projected_reference() -> None:
     assert np.all(np.abs(narrow[1:]) <= 0.2)
 
 
+def _adamw_reference() -> None:
+    # A flat loss (g = 0): only the decoupled decay moves x, by (1 - ηλ) per step.
+    x = run(LinearLoss(0.0), OPTIMIZERS["adamw"](0.1, weight_decay=0.5), 3.0, 30).points[:, 0]
+    np.testing.assert_allclose(x, 3.0 * (1 - 0.1 * 0.5) ** np.arange(31), rtol=1e-13)
+    # without decay it is Adam, bit for bit
+    f, x0 = Rosenbrock(), STARTS["Rosenbrock"]
+    np.testing.assert_array_equal(run(f, OPTIMIZERS["adamw"](0.01, weight_decay=0.0), x0, 50).points,
+                                  run(f, OPTIMIZERS["adam"](0.01), x0, 50).points)
+
+
+def _nadam_reference() -> None:
+    # A constant gradient c: m_t = (1 - β1^t) c and v_t/(1 - β2^t) = c², so with the products
+    # P_t = μ_1 ⋯ μ_t of the warming momentum, step t is
+    # -η [μ_{t+1}(1 - β1^t)/(1 - P_{t+1}) + (1 - μ_t)/(1 - P_t)] sign(c)   (ε = 0).
+    b1, psi, lr, steps = 0.9, 4e-3, 0.01, 40
+    t = np.arange(1, steps + 2)
+    mu = b1 * (1 - 0.5 * 0.96 ** (t * psi))
+    products = np.cumprod(mu)
+    k = np.arange(steps)
+    predicted = -lr * (mu[k + 1] * (1 - b1 ** (k + 1)) / (1 - products[k + 1])
+                       + (1 - mu[k]) / (1 - products[k]))
+    x = run(LinearLoss(2.0), OPTIMIZERS["nadam"](lr, eps=0.0), 0.0, steps).points[:, 0]
+    np.testing.assert_allclose(np.diff(x), predicted, rtol=1e-12)
+
+
+def _adamax_reference() -> None:
+    # A constant gradient c > 0 and ε = 0: u_t = c and m_t = (1 - β1^t) c, so every step is -η.
+    x = run(LinearLoss(3.0), OPTIMIZERS["adamax"](0.05, eps=0.0), 0.0, 40).points[:, 0]
+    np.testing.assert_allclose(np.diff(x), -0.05, rtol=1e-12)
+
+
+def _adadelta_reference() -> None:
+    # Zeiler (2012), Algorithm 1, as published (scalar), against the package's class.
+    rho, eps, lr = 0.9, 1e-6, 1.0
+    f, x = Rosenbrock(), STARTS["Rosenbrock"].copy()
+    eg2 = np.zeros(2)
+    edx2 = np.zeros(2)
+    expected = [x.copy()]
+    for _ in range(60):
+        g = f.grad(x)
+        eg2 = [rho * a + (1 - rho) * b * b for a, b in zip(eg2, g, strict=True)]
+        dx = [-math.sqrt(d + eps) / math.sqrt(a + eps) * b for d, a, b in zip(edx2, eg2, g, strict=True)]
+        edx2 = [rho * d + (1 - rho) * u * u for d, u in zip(edx2, dx, strict=True)]
+        x = x + lr * np.array(dx)
+        expected.append(x.copy())
+    ours = run(f, OPTIMIZERS["adadelta"](lr, rho, eps), STARTS["Rosenbrock"], 60).points
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-14)
+
+
+def _radam_reference() -> None:
+    # A constant gradient c > 0 and ε = 0: m̂_t = c and √(1 - β2^t)/√v_t = 1/c, so the step is
+    # -η c while the variance is undefined (ρ_t ≤ 5) and -η r_t afterwards.
+    b2, lr, steps = 0.999, 0.01, 40
+    t = np.arange(1, steps + 1)
+    rho_inf = 2 / (1 - b2) - 1
+    rho_t = rho_inf - 2 * t * b2**t / (1 - b2**t)
+    r_t = np.sqrt(np.abs((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)))
+    c = 3.0
+    predicted = np.where(rho_t > 5, -lr * r_t, -lr * c)
+    x = run(LinearLoss(c), OPTIMIZERS["radam"](lr, beta2=b2, eps=0.0), 0.0, steps).points[:, 0]
+    assert (rho_t <= 5).sum() == 5 and (rho_t > 5).any()       # both regimes are exercised
+    np.testing.assert_allclose(np.diff(x), predicted, rtol=1e-12)
+
+
+def _lion_reference() -> None:
+    # Chen et al. (2023), Program 1 (the update rule as published), scalar by scalar.
+    b1, b2, lr, wd = 0.9, 0.99, 1e-3, 0.1
+    f, x = Rosenbrock(), list(STARTS["Rosenbrock"])
+    m = [0.0, 0.0]
+    expected = [list(x)]
+    for _ in range(60):
+        g = list(f.grad(np.array(x)))
+        update = [math.copysign(1.0, b1 * mi + (1 - b1) * gi) if b1 * mi + (1 - b1) * gi else 0.0
+                  for mi, gi in zip(m, g, strict=True)]
+        x = [xi - lr * (u + wd * xi) for xi, u in zip(x, update, strict=True)]
+        m = [b2 * mi + (1 - b2) * gi for mi, gi in zip(m, g, strict=True)]
+        expected.append(list(x))
+    ours = run(f, OPTIMIZERS["lion"](lr, b1, b2, wd), STARTS["Rosenbrock"], 60).points
+    np.testing.assert_allclose(ours, expected, rtol=1e-13, atol=1e-15)
+
+
 REFERENCES: dict[str, Callable[[], None]] = {
+    "adamw": _adamw_reference,
+    "nadam": _nadam_reference,
+    "adamax": _adamax_reference,
+    "adadelta": _adadelta_reference,
+    "radam": _radam_reference,
+    "lion": _lion_reference,
     "gd": _gd_reference,
     "sgd": _sgd_reference,
     "coordinate": _coordinate_reference,

@@ -169,3 +169,47 @@ def test_an_array_valued_schedule_is_a_sweep_equal_to_its_single_runs():
         for i, factor in enumerate(factors):
             single = run(bowl, cls(step_decay(0.1, every=10, factor=factor), 0.9), [2.0, 1.0], 40)
             assert np.array_equal(sweep.points[:, i], single.points)
+
+
+def test_schedules_of_practice_have_their_shapes():
+    from lessons_src.schedules import cosine, cosine_restarts, linear, lr_range, one_cycle, sequential
+
+    t = np.arange(400)
+    warm = linear(0.1, 0.1, 1.0, 50)(t)
+    assert warm[0] == pytest.approx(0.01) and warm[50] == pytest.approx(0.1) and np.all(np.diff(warm) >= 0)
+    down = cosine(0.1, 100)(t[:101])
+    assert down[0] == pytest.approx(0.1) and down[100] == pytest.approx(0.0, abs=1e-17)
+    assert np.all(np.diff(down) <= 0)
+    restarts = cosine_restarts(0.1, 20, growth=2)(t[:140])
+    assert [k for k in range(1, 140) if restarts[k] > restarts[k - 1]] == [20, 60]  # 20, then 40
+    cycle = one_cycle(0.5, 400)(t)
+    assert int(np.argmax(cycle)) == 119 and cycle[0] == pytest.approx(0.02)
+    assert cycle[-1] == pytest.approx(0.02 / 1e4)
+    both = sequential([linear(0.1, 0.5, 1.0, 10), cosine(0.1, 90)], [10])(t[:100])
+    assert both[9] < both[10] == pytest.approx(0.1)
+    sweep = lr_range(1e-4, 1.0, 100)(t[:101])
+    assert sweep[0] == pytest.approx(1e-4) and sweep[100] == pytest.approx(1.0)
+    assert np.allclose(np.diff(np.log(sweep)), np.log(1e4) / 100)
+
+
+def test_schedules_of_practice_sweep_and_refuse_bad_arguments():
+    from lessons_src.schedules import cosine, cosine_restarts, linear, lr_range, one_cycle, sequential
+
+    bowl = QuadraticND(np.eye(2))
+    sweep = run(bowl, GradientDescent(cosine(np.array([0.1, 0.2]), 50)), [1.0, 1.0], 20)
+    single = run(bowl, GradientDescent(cosine(0.2, 50)), [1.0, 1.0], 20)
+    assert np.array_equal(sweep.points[:, 1], single.points)
+    for call, name in [
+        (lambda: linear(0.1, 1.5, 1.0, 10), "start_factor"),
+        (lambda: linear(0.1, 0.0, 1.0, 10), "start_factor"),
+        (lambda: linear(0.1, 0.5, 1.0, 0), "total"),
+        (lambda: cosine(0.1, 100, min_lr=-1), "min_lr"),
+        (lambda: cosine_restarts(0.1, 20, growth=0), "growth"),
+        (lambda: one_cycle(0.5, 100, pct_start=1.2), "pct_start"),
+        (lambda: one_cycle(-0.5, 100), "max_lr"),
+        (lambda: sequential([cosine(0.1, 10)], [5]), "one more schedule"),
+        (lambda: sequential([cosine(0.1, 10), cosine(0.1, 10)], [0]), "milestones"),
+        (lambda: lr_range(1.0, 0.1, 10), "low"),
+    ]:
+        with pytest.raises(ValueError, match=name):
+            call()

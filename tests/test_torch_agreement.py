@@ -11,12 +11,17 @@ import numpy as np
 import pytest
 
 from lessons_src import (
+    Adadelta,
     AdaGrad,
     Adam,
+    Adamax,
+    AdamW,
     GradientDescent,
     Momentum,
+    NAdam,
     Nesterov,
     QuadraticND,
+    RAdam,
     RMSProp,
     Rosenbrock,
     Wiggly,
@@ -97,6 +102,12 @@ HYPERPARAMETERS = {
         "rmsprop": {"lr": 0.05, "rho": 0.99},
         "adam": {"lr": 0.1},
         "amsgrad": {"lr": 0.1},
+        "adam-l2": {"lr": 0.1, "weight_decay": 0.05},
+        "adamw": {"lr": 0.1, "weight_decay": 0.05},
+        "nadam": {"lr": 0.05},
+        "adamax": {"lr": 0.1},
+        "adadelta": {"lr": 1.0, "rho": 0.9},
+        "radam": {"lr": 0.1},
     },
     "rosenbrock": {
         "sgd": {"lr": 1e-3},
@@ -106,6 +117,12 @@ HYPERPARAMETERS = {
         "rmsprop": {"lr": 1e-3, "rho": 0.99},
         "adam": {"lr": 0.01},
         "amsgrad": {"lr": 0.01},
+        "adam-l2": {"lr": 0.01, "weight_decay": 0.05},
+        "adamw": {"lr": 0.01, "weight_decay": 0.05},
+        "nadam": {"lr": 0.005},
+        "adamax": {"lr": 0.01},
+        "adadelta": {"lr": 0.5, "rho": 0.95},
+        "radam": {"lr": 2e-3},
     },
     "wiggly": {
         "sgd": {"lr": 0.02},
@@ -115,6 +132,12 @@ HYPERPARAMETERS = {
         "rmsprop": {"lr": 0.01, "rho": 0.99},
         "adam": {"lr": 0.01},
         "amsgrad": {"lr": 0.01},
+        "adam-l2": {"lr": 0.01, "weight_decay": 0.05},
+        "adamw": {"lr": 0.01, "weight_decay": 0.05},
+        "nadam": {"lr": 0.005},
+        "adamax": {"lr": 0.01},
+        "adadelta": {"lr": 0.5, "rho": 0.95},
+        "radam": {"lr": 0.01},
     },
 }
 
@@ -129,6 +152,12 @@ def ours(name: str, hp: dict):
         "rmsprop": lambda: RMSProp(hp["lr"], rho=hp["rho"], eps=1e-8),
         "adam": lambda: Adam(hp["lr"], 0.9, 0.999, 1e-8),
         "amsgrad": lambda: Adam(hp["lr"], 0.9, 0.999, 1e-8, amsgrad=True),
+        "adam-l2": lambda: Adam(hp["lr"], 0.9, 0.999, 1e-8, weight_decay=hp["weight_decay"]),
+        "adamw": lambda: AdamW(hp["lr"], 0.9, 0.999, 1e-8, weight_decay=hp["weight_decay"]),
+        "nadam": lambda: NAdam(hp["lr"], 0.9, 0.999, 1e-8, momentum_decay=4e-3),
+        "adamax": lambda: Adamax(hp["lr"], 0.9, 0.999, 1e-8),
+        "adadelta": lambda: Adadelta(hp["lr"], rho=hp["rho"], eps=1e-6),
+        "radam": lambda: RAdam(hp["lr"], 0.9, 0.999, 1e-8),
     }[name]()
 
 
@@ -147,6 +176,15 @@ def theirs(name: str, hp: dict, params):
         "adam": lambda: optim.Adam(params, lr=hp["lr"], betas=(0.9, 0.999), eps=1e-8),
         "amsgrad": lambda: optim.Adam(params, lr=hp["lr"], betas=(0.9, 0.999), eps=1e-8,
                                       amsgrad=True),
+        "adam-l2": lambda: optim.Adam(params, lr=hp["lr"], betas=(0.9, 0.999), eps=1e-8,
+                                      weight_decay=hp["weight_decay"]),
+        "adamw": lambda: optim.AdamW(params, lr=hp["lr"], betas=(0.9, 0.999), eps=1e-8,
+                                     weight_decay=hp["weight_decay"]),
+        "nadam": lambda: optim.NAdam(params, lr=hp["lr"], betas=(0.9, 0.999), eps=1e-8,
+                                     momentum_decay=4e-3, weight_decay=0),
+        "adamax": lambda: optim.Adamax(params, lr=hp["lr"], betas=(0.9, 0.999), eps=1e-8),
+        "adadelta": lambda: optim.Adadelta(params, lr=hp["lr"], rho=hp["rho"], eps=1e-6),
+        "radam": lambda: optim.RAdam(params, lr=hp["lr"], betas=(0.9, 0.999), eps=1e-8),
     }[name]()
 
 
@@ -166,15 +204,24 @@ def as_torch_parameters(name: str, hp: dict, points: np.ndarray) -> np.ndarray:
 
 
 def torch_run(function, x0, name: str, hp: dict, steps: int = STEPS) -> np.ndarray:
-    """The parameters torch visits, shape (steps + 1, d)."""
-    p = torch.tensor(x0, dtype=F64, requires_grad=True)
-    optimizer = theirs(name, hp, [p])
-    visited = [p.detach().numpy().copy()]
-    for _ in range(steps):
-        optimizer.zero_grad()
-        function(p).backward()
-        optimizer.step()
-        visited.append(p.detach().numpy().copy())
+    """The parameters torch visits, shape (steps + 1, d).
+
+    torch keeps some scalar state (NAdam's running product of momenta) in the default dtype,
+    float32 unless told otherwise: the whole run is float64.
+    """
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(F64)
+    try:
+        p = torch.tensor(x0, dtype=F64, requires_grad=True)
+        optimizer = theirs(name, hp, [p])
+        visited = [p.detach().numpy().copy()]
+        for _ in range(steps):
+            optimizer.zero_grad()
+            function(p).backward()
+            optimizer.step()
+            visited.append(p.detach().numpy().copy())
+    finally:
+        torch.set_default_dtype(default)
     return np.array(visited)
 
 

@@ -5,7 +5,10 @@ module                  optimizers
 ======================  ==========================================================
 ``first_order``         :class:`GradientDescent`, :class:`MinibatchSGD`, :class:`CoordinateDescent`
 ``momentum``            :class:`Momentum`, :class:`Nesterov`, :class:`TorchMomentum`
-``adaptive``            :class:`AdaGrad`, :class:`RMSProp`, :class:`Adam`, :class:`WriteBackAdam`
+``adaptive``            :class:`AdaGrad`, :class:`RMSProp`, :class:`Adam`, :class:`WriteBackAdam`,
+                        :class:`AdamW`, :class:`NAdam`, :class:`Adamax`, :class:`Adadelta`,
+                        :class:`RAdam`
+``sign``                :class:`Lion`
 ``second_order``        :class:`Newton`
 ``line_search``         :class:`Armijo`
 ``wrappers``            :class:`Clip`, :class:`Projected`
@@ -14,7 +17,21 @@ module                  optimizers
 ``OPTIMIZERS`` maps each short name to its class; ``make_optimizer("adam", lr=0.1)`` builds one.
 """
 
-from .adaptive import AdaGrad, Adam, AdamState, RMSProp, SquaresState, WriteBackAdam, WriteBackState, debias
+from .adaptive import (
+    Adadelta,
+    AdaGrad,
+    Adam,
+    Adamax,
+    AdamState,
+    AdamW,
+    NAdam,
+    RAdam,
+    RMSProp,
+    SquaresState,
+    WriteBackAdam,
+    WriteBackState,
+    debias,
+)
 from .base import (
     OPTIMIZERS,
     Optimizer,
@@ -39,26 +56,34 @@ from .first_order import (
 from .line_search import Armijo, ArmijoState, armijo_holds
 from .momentum import BufferState, Momentum, Nesterov, TorchMomentum, VelocityState
 from .second_order import Newton, NewtonState, solve_batched
+from .sign import Lion, LionState
 from .wrappers import Clip, Projected
 
 __all__ = [
     "OPTIMIZERS",
     "AdaGrad",
+    "Adadelta",
     "Adam",
     "AdamState",
+    "AdamW",
+    "Adamax",
     "Armijo",
     "ArmijoState",
     "BufferState",
     "Clip",
     "CoordinateDescent",
     "GradientDescent",
+    "Lion",
+    "LionState",
     "MinibatchSGD",
     "Momentum",
+    "NAdam",
     "Nesterov",
     "Newton",
     "NewtonState",
     "Optimizer",
     "Projected",
+    "RAdam",
     "RMSProp",
     "SGDState",
     "SquaresState",

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 
 from ..objectives.base import Array, Objective
 from ..schedules import Schedule
-from .base import Optimizer, validate_decay, validate_guard, validate_step_size
+from .base import Optimizer, validate_decay, validate_guard, validate_range, validate_step_size
 
 
 class SquaresState(NamedTuple):
@@ -109,28 +109,36 @@ class Adam(Optimizer):
     (:func:`debias`). ``bias_correction=False`` uses :math:`m_t, v_t` as they are.
     ``amsgrad=True`` (Reddi et al., 2018, in PyTorch's form) keeps
     :math:`v^{\max}_t = \max(v^{\max}_{t-1}, v_t)` and divides by
-    :math:`\sqrt{v^{\max}_t / (1-\beta_2^t)} + \varepsilon`.
+    :math:`\sqrt{v^{\max}_t / (1-\beta_2^t)} + \varepsilon`. ``weight_decay=λ`` is PyTorch's
+    ``Adam(weight_decay=λ)``: L2 regularisation, :math:`g_t + \lambda x_{t-1}` in place of
+    :math:`g_t` (for the decoupled kind see :class:`AdamW`).
     """
 
     name = "adam"
 
     def __init__(self, lr: ArrayLike | Schedule, beta1: ArrayLike = 0.9, beta2: ArrayLike = 0.999,
                  eps: ArrayLike = 1e-8, *, bias_correction: bool = True,
-                 amsgrad: bool = False) -> None:
+                 amsgrad: bool = False, weight_decay: ArrayLike = 0.0) -> None:
         self.lr = validate_step_size("lr", lr)
         self.beta1 = validate_decay("beta1", beta1)
         self.beta2 = validate_decay("beta2", beta2)
         self.eps = validate_guard(eps)
         self.bias_correction = bool(bias_correction)
         self.amsgrad = bool(amsgrad)
+        self.weight_decay = validate_range("weight_decay", weight_decay, low=0.0)
 
     def init(self, x: Array) -> AdamState:
         zeros = np.zeros_like(x)
         return AdamState(0, zeros, zeros, zeros)
 
     def step(self, objective: Objective, x: Array, state: AdamState):
-        t = state.count + 1
         g = objective.grad(x)
+        if np.any(self.weight_decay):  # L2 regularisation: the decay joins the gradient
+            g = g + self.weight_decay * x
+        return self._adam_step(g, x, state)
+
+    def _adam_step(self, g: Array, x: Array, state: AdamState) -> tuple[Array, AdamState]:
+        t = state.count + 1
         m = self.beta1 * state.mu + (1 - self.beta1) * g
         v = self.beta2 * state.nu + (1 - self.beta2) * g**2
         v_max = np.maximum(state.nu_max, v) if self.amsgrad else v
@@ -182,3 +190,205 @@ class WriteBackAdam(Optimizer):
         v = (self.beta2 * state.v + (1 - self.beta2) * g**2) / (1 - self.beta2**t)
         lr = self.step_size(state.count)
         return x - lr / (self.eps + np.sqrt(v)) * m, WriteBackState(t, m, v)
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov and Hutter, 2019), PyTorch's ``AdamW``:
+
+    .. math::
+        x \leftarrow (1 - \eta\lambda)\, x, \qquad
+        x_t = x - \eta\, \frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon},
+
+    with Adam's moments of the plain gradient :math:`g_t`. Compare ``Adam(weight_decay=λ)``,
+    which adds :math:`\lambda x` to the gradient (L2 regularisation) and so divides the decay by
+    :math:`\sqrt{\hat v_t}` too.
+    """
+
+    name = "adamw"
+
+    def __init__(self, lr: ArrayLike | Schedule, beta1: ArrayLike = 0.9, beta2: ArrayLike = 0.999,
+                 eps: ArrayLike = 1e-8, weight_decay: ArrayLike = 0.01, *,
+                 bias_correction: bool = True, amsgrad: bool = False) -> None:
+        super().__init__(lr, beta1, beta2, eps, bias_correction=bias_correction, amsgrad=amsgrad)
+        self.weight_decay = validate_range("weight_decay", weight_decay, low=0.0)
+
+    def step(self, objective: Objective, x: Array, state: AdamState):
+        decayed = x * (1 - self.step_size(state.count) * self.weight_decay)
+        return self._adam_step(objective.grad(x), decayed, state)
+
+
+class NAdamState(NamedTuple):
+    count: int
+    mu: Array
+    nu: Array
+    mu_product: Array
+
+
+class NAdam(Optimizer):
+    r"""NAdam (Dozat, 2016): Adam with Nesterov's look-ahead in the first moment, in PyTorch's form.
+
+    With the warming momentum :math:`\mu_t = \beta_1\bigl(1 - \tfrac12\, 0.96^{t\psi}\bigr)`
+    (:math:`\psi` = ``momentum_decay``),
+
+    .. math::
+        \hat m_t = \frac{\mu_{t+1} m_t}{1 - \prod_{i \le t+1}\mu_i}
+                 + \frac{(1 - \mu_t)\, g_t}{1 - \prod_{i \le t}\mu_i}, \qquad
+        x_t = x_{t-1} - \eta\, \frac{\hat m_t}{\sqrt{v_t/(1-\beta_2^t)} + \varepsilon},
+
+    where :math:`m_t, v_t` are Adam's moving averages of :math:`g_t` and :math:`g_t^2`.
+    """
+
+    name = "nadam"
+
+    def __init__(self, lr: ArrayLike | Schedule = 0.002, beta1: ArrayLike = 0.9,
+                 beta2: ArrayLike = 0.999, eps: ArrayLike = 1e-8,
+                 momentum_decay: ArrayLike = 4e-3) -> None:
+        self.lr = validate_step_size("lr", lr)
+        self.beta1 = validate_decay("beta1", beta1)
+        self.beta2 = validate_decay("beta2", beta2)
+        self.eps = validate_guard(eps)
+        self.momentum_decay = validate_range("momentum_decay", momentum_decay, low=0.0)
+
+    def init(self, x: Array) -> NAdamState:
+        zeros = np.zeros_like(x)
+        return NAdamState(0, zeros, zeros, np.ones_like(x))
+
+    def step(self, objective: Objective, x: Array, state: NAdamState):
+        t = state.count + 1
+        g = objective.grad(x)
+        lr = self.step_size(state.count)
+        mu = self.beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
+        mu_next = self.beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
+        mu_product = state.mu_product * mu
+        m = self.beta1 * state.mu + (1 - self.beta1) * g
+        v = self.beta2 * state.nu + (1 - self.beta2) * g**2
+        denominator = np.sqrt(v / (1 - self.beta2**t)) + self.eps
+        x_next = (x - lr * (1 - mu) / (1 - mu_product) * g / denominator
+                  - lr * mu_next / (1 - mu_product * mu_next) * m / denominator)
+        return x_next, NAdamState(t, m, v, mu_product)
+
+
+class AdamaxState(NamedTuple):
+    count: int
+    mu: Array
+    u: Array
+
+
+class Adamax(Optimizer):
+    r"""AdaMax (Kingma and Ba, 2015): Adam with the :math:`\infty`-norm in place of the square,
+
+    .. math::
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \qquad
+        u_t = \max\bigl(\beta_2 u_{t-1},\ |g_t| + \varepsilon\bigr), \qquad
+        x_t = x_{t-1} - \frac{\eta}{1 - \beta_1^t}\,\frac{m_t}{u_t}.
+
+    :math:`u_t` is the limit :math:`p \to \infty` of :math:`(v_t)^{1/p}` for a moving average of
+    :math:`|g|^p`; it needs no bias correction (PyTorch adds :math:`\varepsilon` inside the max).
+    """
+
+    name = "adamax"
+
+    def __init__(self, lr: ArrayLike | Schedule = 0.002, beta1: ArrayLike = 0.9,
+                 beta2: ArrayLike = 0.999, eps: ArrayLike = 1e-8) -> None:
+        self.lr = validate_step_size("lr", lr)
+        self.beta1 = validate_decay("beta1", beta1)
+        self.beta2 = validate_decay("beta2", beta2)
+        self.eps = validate_guard(eps)
+
+    def init(self, x: Array) -> AdamaxState:
+        zeros = np.zeros_like(x)
+        return AdamaxState(0, zeros, zeros)
+
+    def step(self, objective: Objective, x: Array, state: AdamaxState):
+        t = state.count + 1
+        g = objective.grad(x)
+        m = self.beta1 * state.mu + (1 - self.beta1) * g
+        u = np.maximum(self.beta2 * state.u, np.abs(g) + self.eps)
+        x_next = x - self.step_size(state.count) / (1 - self.beta1**t) * m / u
+        return x_next, AdamaxState(t, m, u)
+
+
+class AdadeltaState(NamedTuple):
+    count: int
+    squares: Array
+    deltas: Array
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta (Zeiler, 2012): RMSProp whose numerator is a running size of past steps,
+
+    .. math::
+        s_t = \rho s_{t-1} + (1-\rho) g_t^2, \qquad
+        \Delta_t = \frac{\sqrt{u_{t-1} + \varepsilon}}{\sqrt{s_t + \varepsilon}}\, g_t, \qquad
+        u_t = \rho u_{t-1} + (1-\rho) \Delta_t^2, \qquad
+        x_t = x_{t-1} - \eta\, \Delta_t .
+
+    The ratio of an RMS of steps to an RMS of gradients has the units of :math:`x` over those of
+    :math:`g`, like an inverse curvature, so :math:`\Delta_t` has the units of :math:`x`:
+    Zeiler's "units that match"; :math:`\eta = 1` (PyTorch's default) is the rule as published.
+    """
+
+    name = "adadelta"
+
+    def __init__(self, lr: ArrayLike | Schedule = 1.0, rho: ArrayLike = 0.9,
+                 eps: ArrayLike = 1e-6) -> None:
+        self.lr = validate_step_size("lr", lr)
+        self.rho = validate_decay("rho", rho)
+        self.eps = validate_guard(eps)
+
+    def init(self, x: Array) -> AdadeltaState:
+        zeros = np.zeros_like(x)
+        return AdadeltaState(0, zeros, zeros)
+
+    def step(self, objective: Objective, x: Array, state: AdadeltaState):
+        g = objective.grad(x)
+        s = self.rho * state.squares + (1 - self.rho) * g**2
+        delta = np.sqrt(state.deltas + self.eps) / np.sqrt(s + self.eps) * g
+        u = self.rho * state.deltas + (1 - self.rho) * delta**2
+        return x - self.step_size(state.count) * delta, AdadeltaState(state.count + 1, s, u)
+
+
+class RAdam(Optimizer):
+    r"""RAdam (Liu et al., 2020): Adam whose adaptive step is switched on only once the variance
+    of :math:`1/\sqrt{\hat v_t}` is finite, and then rectified.
+
+    With :math:`\rho_\infty = 2/(1-\beta_2) - 1` and
+    :math:`\rho_t = \rho_\infty - 2t\beta_2^t/(1-\beta_2^t)` (the length of the average),
+
+    .. math::
+        x_t = x_{t-1} - \eta\,\hat m_t \cdot
+        \begin{cases}
+            r_t\, \dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v_t} + \varepsilon} & \rho_t > 5,\\[1ex]
+            1 & \text{otherwise (momentum SGD),}
+        \end{cases}
+        \qquad r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_t}}.
+    """
+
+    name = "radam"
+
+    def __init__(self, lr: ArrayLike | Schedule = 0.001, beta1: ArrayLike = 0.9,
+                 beta2: ArrayLike = 0.999, eps: ArrayLike = 1e-8) -> None:
+        self.lr = validate_step_size("lr", lr)
+        self.beta1 = validate_decay("beta1", beta1)
+        self.beta2 = validate_decay("beta2", beta2)
+        self.eps = validate_guard(eps)
+
+    def init(self, x: Array) -> AdamState:
+        zeros = np.zeros_like(x)
+        return AdamState(0, zeros, zeros, zeros)
+
+    def step(self, objective: Objective, x: Array, state: AdamState):
+        t = state.count + 1
+        g = objective.grad(x)
+        m = self.beta1 * state.mu + (1 - self.beta1) * g
+        v = self.beta2 * state.nu + (1 - self.beta2) * g**2
+        m_hat = m / (1 - self.beta1**t)
+        rho_inf = 2 / (1 - self.beta2) - 1
+        rho_t = rho_inf - 2 * t * self.beta2**t / (1 - self.beta2**t)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                           / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            adaptive = np.sqrt(1 - self.beta2**t) / (np.sqrt(v) + self.eps)
+        scale = np.where(rho_t > 5, adaptive * rect, 1.0)
+        x_next = x - m_hat * self.step_size(state.count) * scale
+        return x_next, AdamState(t, m, v, v)
