@@ -25,6 +25,30 @@ def toc_files(node: object) -> list[str]:
     return []
 
 
+def chapter_pages(path: Path) -> list[Path]:
+    """A chapter's notebook, then the notebooks of its sub-pages (``sections:`` of its toc entry)."""
+
+    def entry(node: object) -> dict | None:
+        if isinstance(node, dict):
+            if node.get("file") == f"book/{path.stem}":
+                return node
+            node = list(node.values())
+        if isinstance(node, list):
+            return next((found for item in node if (found := entry(item)) is not None), None)
+        return None
+
+    sections = toc_files((entry(TOC) or {}).get("sections", []))
+    return [path, *(ROOT / f"{f}.ipynb" for f in sections if (ROOT / f"{f}.ipynb").is_file())]
+
+
+#: Every notebook page of a chapter: the chapter files and their sub-pages.
+PAGES = [page for path in NOTEBOOKS for page in chapter_pages(path)]
+
+
+def page_id(path: Path) -> str:
+    return path.relative_to(ROOT / "book").with_suffix("").as_posix()
+
+
 def test_toc_and_notebooks_agree():
     listed = {f for f in toc_files(TOC) if Path(f).name.startswith("ch")}
     present = {f"book/{path.stem}" for path in NOTEBOOKS}
@@ -38,7 +62,7 @@ def test_every_toc_entry_is_a_page():
     assert len(files) == len(set(files)), "a page is listed twice in _toc.yml"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", PAGES, ids=page_id)
 def test_colab_cell_installs_this_repository(path):
     """Colab fetches one notebook; its hidden first cell installs lessons_src from _config.yml's URL."""
     first = nbformat.read(path, as_version=4).cells[0]
@@ -48,7 +72,7 @@ def test_colab_cell_installs_this_repository(path):
     )
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", PAGES, ids=page_id)
 def test_notebook_uses_lessons_src_and_stores_only_checked_outputs(path):
     notebook = nbformat.read(path, as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
@@ -62,8 +86,9 @@ def test_notebook_uses_lessons_src_and_stores_only_checked_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_chapter_has_exercises_with_solutions_and_a_summary(path):
-    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
-                     if c.cell_type == "markdown")
+    """Checked per chapter: the exercises may sit on the chapter's last sub-page."""
+    text = "\n".join(c.source for page in chapter_pages(path)
+                     for c in nbformat.read(page, as_version=4).cells if c.cell_type == "markdown")
     assert "## What to remember" in text
     exercises = text.count("{exercise}")
     solutions = text.count("{solution}") + text.count("{solution-start}")
@@ -71,7 +96,7 @@ def test_chapter_has_exercises_with_solutions_and_a_summary(path):
     assert solutions >= exercises, f"{exercises} exercises but {solutions} solutions"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", PAGES, ids=page_id)
 def test_slider_code_is_folded_away(path):
     """A slider cell's code is long plumbing; the page shows the widget and folds the code."""
     for cell in nbformat.read(path, as_version=4).cells:

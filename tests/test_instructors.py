@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
 import exercise_table  # noqa: E402
+from test_book_structure import chapter_pages  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "book").glob("ch*.ipynb"))
 SITE = Path(os.environ.get("DESCENT_BUILD_DIR", ROOT / "_build")) / "html"
@@ -42,7 +43,7 @@ def _exercises(path: Path) -> list[tuple[str, str, list[str]]]:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_exercise_has_a_title_and_metadata(path):
-    exercises = _exercises(path)
+    exercises = [e for page in chapter_pages(path) for e in _exercises(page)]
     assert exercises, "no exercises found"
     for label, title, classes in exercises:
         exercise = exercise_table.Exercise(path.stem, label, title, None)
@@ -166,10 +167,10 @@ def site() -> Path:
 
 def test_site_table_matches_the_chapter_pages(site):
     table_html = (site / "book" / "instructors" / "exercises.html").read_text(encoding="utf-8")
-    rows = re.findall(r'href="\.\./ch\d+_\w+\.html#([\w-]+)"[^>]*>(?:<[^>]+>)*([^<]+)<', table_html)
+    rows = re.findall(r'href="\.\./ch\d+[\w/]*\.html#([\w-]+)"[^>]*>(?:<[^>]+>)*([^<]+)<', table_html)
     listed = dict(rows)
     shown = {}
-    for page in sorted((site / "book").glob("ch*.html")):
+    for page in sorted([*(site / "book").glob("ch*.html"), *(site / "book").glob("ch*/*.html")]):
         shown.update(_site_exercises(page))
     assert len(shown) >= 3 * len(NOTEBOOKS), "too few exercises found on the chapter pages"
     assert set(listed) == set(shown), set(listed) ^ set(shown)
