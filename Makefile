@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 VENDOR := book/_vendor/descent/.complete
+# autograded assignments (book/_assignments): where `assignments` writes, where `grade` writes
+ASSIGNMENTS  ?= _build/assignments
+GRADES       ?= _build/grades.csv
+CELL_TIMEOUT ?= 60
 
-.PHONY: book notebooks student-site pdf pdf-print test lint outputs clean
+.PHONY: book notebooks student-site pdf pdf-print test lint outputs clean assignments grade
 
 ## book: install the book's requirements, fetch its JavaScript, build the HTML into _build/html,
 ## then write the Jupyter editions of the chapters into _build/notebooks (see `notebooks`)
@@ -37,7 +41,7 @@ pdf-print:
 
 ## test: build the book, then lint and run every test (unit, notebooks, browser, PyTorch);
 ## the student site and, where Chromium and pdfunite are installed, the PDFs are built first
-test: $(VENV)/.test-setup book student-site
+test: $(VENV)/.test-setup $(VENV)/.grader-setup book student-site
 	if [ -x /usr/bin/chromium ] && command -v pdfunite >/dev/null; then $(MAKE) pdf-print; \
 	  else echo "No Chromium or pdfunite: the PDFs are not built and their test skips."; fi
 	$(BIN)/ruff check .
@@ -54,6 +58,26 @@ $(VENV)/.test-setup: $(VENV)/.book-setup tests/requirements.txt tests/requiremen
 	$(BIN)/python -m pip install --quiet -r tests/requirements-torch.txt \
 	  || echo "PyTorch could not be installed: the agreement tests will be skipped."
 	touch $@
+
+# the grader (otter-grader), for instructors and the grading tests; the book does not need it
+$(VENV)/.grader-setup: $(VENV)/.book-setup book/_assignments/requirements.txt
+	$(BIN)/python -m pip install --quiet -r book/_assignments/requirements.txt
+	touch $@
+
+## assignments: student notebooks with public checks (ASSIGNMENTS/student/chNN.ipynb) and the
+## grader's bundle with the hidden tests (ASSIGNMENTS/autograder/chNN/), from book/_assignments
+assignments: $(ASSIGNMENTS)/.complete
+
+$(ASSIGNMENTS)/.complete: $(VENV)/.grader-setup book/_assignments/autograde.py $(wildcard book/_assignments/ch*.ipynb)
+	$(BIN)/python book/_assignments/autograde.py assign --out $(ASSIGNMENTS)
+	touch $@
+
+## grade: grade a folder of submitted notebooks into GRADES (a CSV):
+##   make grade SUBMISSIONS=path/to/folder [ASSIGNMENT=chNN] [GRADES=path.csv] [CELL_TIMEOUT=60]
+grade: $(ASSIGNMENTS)/.complete
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/folder"; exit 2; }
+	$(BIN)/python book/_assignments/autograde.py grade "$(SUBMISSIONS)" --assignments $(ASSIGNMENTS) \
+	  --out $(GRADES) --cell-timeout $(CELL_TIMEOUT) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 $(VENDOR): book/_ext/vendor.sh book/_ext/widgets-setup.js
 	bash book/_ext/vendor.sh
