@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from test_book_structure import chapter_pages
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
 NOTEBOOKS = sorted(BOOK.glob("ch*.ipynb"))
@@ -35,12 +36,17 @@ print("SLIDERS", json.dumps(report))
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_slider_redraws_after_the_notebook_has_run(path, monkeypatch):
+    """Each page of the chapter (sub-pages too) that has a slider runs on its own, as in Colab."""
     monkeypatch.setenv("DESCENT_SLIDERS", "live")
-    notebook = nbformat.read(path, as_version=4)
-    notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
-    NotebookClient(notebook, timeout=300, resources={"metadata": {"path": str(BOOK)}}).execute()
-    text = "".join(output.get("text", "") for output in notebook.cells[-1].outputs)
-    report = json.loads(text.split("SLIDERS ", 1)[1])
+    report = []
+    for page in chapter_pages(path):
+        notebook = nbformat.read(page, as_version=4)
+        if not any("interact(" in cell.source for cell in notebook.cells if cell.cell_type == "code"):
+            continue
+        notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
+        NotebookClient(notebook, timeout=300, resources={"metadata": {"path": str(page.parent)}}).execute()
+        text = "".join(output.get("text", "") for output in notebook.cells[-1].outputs)
+        report += json.loads(text.split("SLIDERS ", 1)[1])
     assert report, "the chapter has no slider"
     unchanged = [entry["slider"] for entry in report if not entry["changed"]]
     assert not unchanged, f"moving these sliders did not change their figure: {unchanged}"
