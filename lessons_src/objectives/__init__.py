@@ -8,6 +8,7 @@ module          objectives
 ``landscapes``  :class:`Wiggly` (and :class:`SmoothedWiggly`), :class:`Rosenbrock`,
                 :class:`Saddle`, :class:`DoubleWell`, :class:`Cliff`, :class:`GentleSlope`
 ``models``      :class:`SigmoidNeuron`, :class:`LeastSquares`, and the data they are fitted to
+``networks``    :class:`SoftmaxRegression`, :class:`MLP` on the handwritten digits (:func:`load_digits`)
 ``online``      :class:`ReddiProblem`: a different loss at every step
 ``wrappers``    :class:`Scaled`, :class:`ClippedGradient`, :class:`ValueClipped`
 ==============  ==================================================================================
@@ -34,14 +35,17 @@ from .models import (
     sigmoid,
     sparse_feature_data,
 )
+from .networks import MLP, Digits, SoftmaxRegression, load_digits, split
 from .online import OnlineProblem, ReddiProblem
 from .quadratics import LinearLoss, Parabola, Quadratic1D, QuadraticND
 from .wrappers import ClippedGradient, Scaled, ValueClipped, clip_by_norm, validate_max_norm
 
 __all__ = [
+    "MLP",
     "Array",
     "Cliff",
     "ClippedGradient",
+    "Digits",
     "DoubleWell",
     "FiniteSum",
     "GentleSlope",
@@ -58,16 +62,19 @@ __all__ = [
     "Scaled",
     "SigmoidNeuron",
     "SmoothedWiggly",
+    "SoftmaxRegression",
     "ValueClipped",
     "Wiggly",
     "as_points",
     "batch_normalize",
     "clip_by_norm",
+    "load_digits",
     "logit",
     "make_line_data",
     "monte_carlo_smoothing",
     "sigmoid",
     "sparse_feature_data",
+    "split",
     "validate_max_norm",
     "wiggly_smoothing",
 ]

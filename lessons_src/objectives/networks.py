@@ -1,0 +1,239 @@
+r"""Models trained on real data: softmax regression and a one-hidden-layer perceptron, in numpy.
+
+Both are finite sums over training examples (:class:`~lessons_src.objectives.base.FiniteSum`),
+so every optimizer of the package, mini-batch SGD included, trains them through the same
+:func:`lessons_src.run`. The parameters of a model are one flat vector :math:`\theta` (shape
+``(..., p)`` for a batch of models, as for every objective); :meth:`unpack` shows the weight
+matrices inside it. The loss is the mean cross-entropy
+
+.. math::
+    f(\theta) = \frac1N \sum_{i=1}^N -\log \operatorname{softmax}(z_i)_{y_i}
+    + \frac{\lambda}{2}\|W\|^2,
+
+where :math:`z_i` are the model's scores for example :math:`i` and :math:`\lambda` an optional
+L2 penalty on the weights (not the biases). Gradients are written out by backpropagation and
+checked against finite differences in the tests. The Hessian, which no chapter needs at this
+size, is a finite-difference Jacobian of the gradient.
+
+The data: :func:`load_digits` reads the 1,797 handwritten digits (8 × 8 pixels, 0–16) that the
+repository holds in ``lessons_src/data/digits.npz`` (the UCI optical digits test set, as
+scikit-learn ships it); nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .base import Array, Objective, as_points
+
+
+class Digits(NamedTuple):
+    """Images as rows of 64 pixels scaled to [0, 1], and their labels 0–9."""
+
+    images: Array
+    labels: np.ndarray
+
+
+def load_digits() -> Digits:
+    """The 1,797 8 × 8 handwritten digits, pixels scaled to [0, 1] (from the file in the package)."""
+    with resources.files("lessons_src.data").joinpath("digits.npz").open("rb") as handle:
+        data = np.load(handle)
+        return Digits(data["images"].astype(float) / 16.0, data["labels"].astype(int))
+
+
+def split(data: Digits, validation: float = 0.25, seed: int = 0) -> tuple[Digits, Digits]:
+    """A seeded random split into a training and a validation set."""
+    if not 0 < validation < 1:
+        raise ValueError(f"validation must be a fraction in (0, 1), got {validation!r}")
+    order = np.random.default_rng(seed).permutation(len(data.labels))
+    cut = round(len(order) * (1 - validation))
+    train, held = order[:cut], order[cut:]
+    return (Digits(data.images[train], data.labels[train]),
+            Digits(data.images[held], data.labels[held]))
+
+
+def _log_softmax(scores: Array) -> Array:
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+class _Classifier(Objective):
+    """What softmax regression and the perceptron share: data, loss, mini-batches, accuracy."""
+
+    def __init__(self, inputs: ArrayLike, labels: ArrayLike, classes: int, weight_decay: float) -> None:
+        X = np.asarray(inputs, dtype=float)
+        y = np.asarray(labels)
+        if X.ndim != 2 or y.shape != (X.shape[0],) or X.shape[0] == 0:
+            raise ValueError(f"inputs must be (N, d) and labels (N,), got {X.shape} and {y.shape}")
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= classes:
+            raise ValueError(f"labels must be integers in [0, {classes}), got {np.unique(y)[:12]}")
+        if not (np.isfinite(weight_decay) and weight_decay >= 0):
+            raise ValueError(f"weight_decay must be finite and at least 0, got {weight_decay!r}")
+        self.X, self.y, self.classes = X, y.astype(int), int(classes)
+        self.weight_decay = float(weight_decay)
+        self._onehot = np.eye(self.classes)[self.y]
+
+    @property
+    def n_examples(self) -> int:
+        return int(self.y.size)
+
+    def scores(self, theta: ArrayLike, inputs: ArrayLike | None = None) -> Array:
+        """Class scores :math:`z`, shape ``(..., N, classes)``."""
+        return self._forward(as_points(theta, self.dim), self.X if inputs is None else inputs)[-1]
+
+    def predict(self, theta: ArrayLike, inputs: ArrayLike | None = None) -> np.ndarray:
+        """The most likely class of each example, shape ``(..., N)``."""
+        return self.scores(theta, inputs).argmax(axis=-1)
+
+    def accuracy(self, theta: ArrayLike, inputs: ArrayLike | None = None,
+                 labels: ArrayLike | None = None) -> Array:
+        """The fraction of examples classified right (training data unless others are given)."""
+        labels = self.y if labels is None else np.asarray(labels)
+        return (self.predict(theta, inputs) == labels).mean(axis=-1)
+
+    def loss_on(self, theta: ArrayLike, inputs: ArrayLike, labels: ArrayLike) -> Array:
+        """Mean cross-entropy on other data (a validation set), without the penalty."""
+        log_p = _log_softmax(self.scores(theta, inputs))
+        return -np.take_along_axis(log_p, np.asarray(labels)[..., None], axis=-1)[..., 0].mean(-1)
+
+    def _select(self, index: ArrayLike | None) -> tuple[Array, Array]:
+        if index is None:
+            return self.X, self._onehot
+        index = np.asarray(index)
+        if not np.issubdtype(index.dtype, np.integer):
+            raise TypeError("example indices must be integers")
+        return self.X[index], self._onehot[index]
+
+    def _loss_and_grad(self, theta: Array, index: ArrayLike | None) -> tuple[Array, Array]:
+        X, onehot = self._select(index)
+        activations = self._forward(theta, X)
+        log_p = _log_softmax(activations[-1])
+        loss = -(onehot * log_p).sum(-1).mean(-1)
+        d_scores = (np.exp(log_p) - onehot) / X.shape[-2]       # ∂f/∂z, (..., n, classes)
+        grad = self._backward(theta, X, activations, d_scores)
+        weights = self._weight_mask()
+        loss = loss + 0.5 * self.weight_decay * ((theta * weights) ** 2).sum(-1)
+        return loss, grad + self.weight_decay * theta * weights
+
+    def value(self, theta: ArrayLike) -> Array:
+        return self._loss_and_grad(as_points(theta, self.dim), None)[0]
+
+    def grad(self, theta: ArrayLike) -> Array:
+        return self._loss_and_grad(as_points(theta, self.dim), None)[1]
+
+    def minibatch_grad(self, theta: ArrayLike, index: ArrayLike) -> Array:
+        r"""The gradient of the mean loss over the examples in ``index``, unbiased for ∇f."""
+        return self._loss_and_grad(as_points(theta, self.dim), index)[1]
+
+    def hessian(self, theta: ArrayLike, h: float = 1e-5) -> Array:
+        """A finite-difference Hessian (central differences of the gradient), shape ``(..., p, p)``."""
+        theta = as_points(theta, self.dim)
+        columns = []
+        for j in range(self.dim):
+            step = np.zeros(self.dim)
+            step[j] = h
+            columns.append((self.grad(theta + step) - self.grad(theta - step)) / (2 * h))
+        H = np.stack(columns, axis=-1)
+        return (H + np.swapaxes(H, -1, -2)) / 2
+
+
+class SoftmaxRegression(_Classifier):
+    r"""Multinomial logistic regression: scores :math:`z = W^\top x + b`, :math:`W` of shape
+    ``(d, classes)``; :math:`\theta = (W, b)` flattened. The loss is convex in :math:`\theta`."""
+
+    def __init__(self, inputs: ArrayLike, labels: ArrayLike, classes: int = 10,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(inputs, labels, classes, weight_decay)
+        self.features = self.X.shape[1]
+        self.dim = (self.features + 1) * self.classes
+        self.name = f"softmax regression, {self.n_examples} examples, {self.classes} classes"
+
+    def unpack(self, theta: ArrayLike) -> tuple[Array, Array]:
+        """The weights :math:`W` ``(..., d, classes)`` and biases :math:`b` ``(..., classes)``."""
+        theta = as_points(theta, self.dim)
+        d, k = self.features, self.classes
+        return theta[..., : d * k].reshape(*theta.shape[:-1], d, k), theta[..., d * k:]
+
+    def initial_point(self, seed: int = 0) -> Array:
+        """All zeros: every class equally likely (the loss is convex, any start will do)."""
+        return np.zeros(self.dim)
+
+    def _weight_mask(self) -> Array:
+        mask = np.zeros(self.dim)
+        mask[: self.features * self.classes] = 1.0
+        return mask
+
+    def _forward(self, theta: Array, X: Array) -> list[Array]:
+        W, b = self.unpack(theta)
+        return [X @ W + b[..., None, :]]
+
+    def _backward(self, theta: Array, X: Array, activations: list[Array], d_scores: Array) -> Array:
+        dW = np.swapaxes(X, -1, -2) @ d_scores                # (..., d, classes)
+        db = d_scores.sum(-2)
+        return np.concatenate([dW.reshape(*dW.shape[:-2], -1), db], axis=-1)
+
+
+class MLP(_Classifier):
+    r"""A perceptron with one hidden layer of ``hidden`` tanh units:
+
+    .. math::
+        h = \tanh(W_1^\top x + b_1), \qquad z = W_2^\top h + b_2,
+
+    :math:`\theta = (W_1, b_1, W_2, b_2)` flattened. The loss is not convex: start from
+    :meth:`initial_point` (small random weights; the zero point is a saddle where every hidden
+    unit is the same).
+    """
+
+    def __init__(self, inputs: ArrayLike, labels: ArrayLike, hidden: int = 32, classes: int = 10,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(inputs, labels, classes, weight_decay)
+        if isinstance(hidden, bool) or int(hidden) != hidden or hidden < 1:
+            raise ValueError(f"hidden must be a positive integer, got {hidden!r}")
+        self.features, self.hidden = self.X.shape[1], int(hidden)
+        d, h, k = self.features, self.hidden, self.classes
+        self.sizes = (d * h, h, h * k, k)
+        self.dim = sum(self.sizes)
+        self.name = f"perceptron {d}-{h}-{k}, {self.n_examples} examples"
+
+    def unpack(self, theta: ArrayLike) -> tuple[Array, Array, Array, Array]:
+        """:math:`W_1` ``(..., d, hidden)``, :math:`b_1`, :math:`W_2` ``(..., hidden, classes)``,
+        :math:`b_2`."""
+        theta = as_points(theta, self.dim)
+        batch = theta.shape[:-1]
+        cuts = np.cumsum(self.sizes)[:-1]
+        w1, b1, w2, b2 = np.split(theta, cuts, axis=-1)
+        return (w1.reshape(*batch, self.features, self.hidden), b1,
+                w2.reshape(*batch, self.hidden, self.classes), b2)
+
+    def initial_point(self, seed: int = 0) -> Array:
+        r"""Weights drawn from :math:`N(0, 1/\text{fan-in})`, biases zero (seeded)."""
+        rng = np.random.default_rng(seed)
+        d, h, k = self.features, self.hidden, self.classes
+        return np.concatenate([rng.normal(0, 1 / np.sqrt(d), d * h), np.zeros(h),
+                               rng.normal(0, 1 / np.sqrt(h), h * k), np.zeros(k)])
+
+    def _weight_mask(self) -> Array:
+        d, h, k = self.features, self.hidden, self.classes
+        return np.concatenate([np.ones(d * h), np.zeros(h), np.ones(h * k), np.zeros(k)])
+
+    def _forward(self, theta: Array, X: Array) -> list[Array]:
+        w1, b1, w2, b2 = self.unpack(theta)
+        hidden = np.tanh(X @ w1 + b1[..., None, :])
+        return [hidden, hidden @ w2 + b2[..., None, :]]
+
+    def _backward(self, theta: Array, X: Array, activations: list[Array], d_scores: Array) -> Array:
+        _, _, w2, _ = self.unpack(theta)
+        hidden = activations[0]
+        dw2 = np.swapaxes(hidden, -1, -2) @ d_scores
+        db2 = d_scores.sum(-2)
+        d_hidden = (d_scores @ np.swapaxes(w2, -1, -2)) * (1 - hidden**2)
+        dw1 = np.swapaxes(X, -1, -2) @ d_hidden
+        db1 = d_hidden.sum(-2)
+        batch = theta.shape[:-1]
+        return np.concatenate([dw1.reshape(*batch, -1), np.broadcast_to(db1, (*batch, self.hidden)),
+                               dw2.reshape(*batch, -1), np.broadcast_to(db2, (*batch, self.classes))],
+                              axis=-1)
