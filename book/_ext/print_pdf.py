@@ -11,6 +11,7 @@ the full site (``_build/html``) and the student site (``_build/student-html``).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import http.server
 import shutil
@@ -69,10 +70,32 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def print_site(site: Path, out: Path, chromium: str) -> None:
-    """Print every page of ``site`` in the order of the toc, and join them into ``out``."""
-    from playwright.sync_api import sync_playwright
+async def _print_pages(base: str, pages: list[str], folder: Path, chromium: str, jobs: int) -> list[Path]:
+    from playwright.async_api import async_playwright
 
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        slots = asyncio.Semaphore(jobs)
+
+        async def one(i: int, name: str) -> Path:
+            async with slots:
+                tab = await browser.new_page(viewport={"width": 1100, "height": 1400})
+                await tab.goto(f"{base}/{name}.html", wait_until="networkidle")
+                if not await tab.evaluate(SETTLE):
+                    print(f"warning: a slider on {name} did not draw", file=sys.stderr)
+                part = folder / f"{i:03d}.pdf"
+                await tab.pdf(path=str(part), format="A4", print_background=True,
+                              margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"})
+                await tab.close()
+                return part
+
+        parts = await asyncio.gather(*(one(i, name) for i, name in enumerate(pages)))
+        await browser.close()
+    return list(parts)
+
+
+def print_site(site: Path, out: Path, chromium: str, jobs: int = 2) -> None:
+    """Print every page of ``site`` in the order of the toc (``jobs`` at a time), join them into ``out``."""
     pages = [page for page in toc_pages() if (site / f"{page}.html").is_file()]
     if not pages:
         raise SystemExit(f"no pages of _toc.yml found in {site}: build the site first")
@@ -82,21 +105,9 @@ def print_site(site: Path, out: Path, chromium: str) -> None:
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-            parts = []
-            for i, name in enumerate(pages):
-                tab = browser.new_page(viewport={"width": 1100, "height": 1400})
-                tab.goto(f"{base}/{name}.html", wait_until="networkidle")
-                if not tab.evaluate(SETTLE):
-                    print(f"warning: a slider on {name} did not draw", file=sys.stderr)
-                part = Path(tmp) / f"{i:03d}.pdf"
-                tab.pdf(path=str(part), format="A4", print_background=True,
-                        margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"})
-                tab.close()
-                parts.append(str(part))
-            browser.close()
-            subprocess.run(["pdfunite", *parts, str(out)], check=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            parts = asyncio.run(_print_pages(base, pages, Path(tmp), chromium, jobs))
+            subprocess.run(["pdfunite", *map(str, parts), str(out)], check=True)
     finally:
         httpd.shutdown()
     print(f"{out}: {len(pages)} pages of the site")
@@ -106,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("site", type=Path, help="a built site, e.g. _build/html")
     parser.add_argument("out", type=Path, help="the PDF to write")
+    parser.add_argument("--jobs", type=int, default=2, help="pages printed at the same time (default 2)")
     args = parser.parse_args()
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     needed = [("chromium (apt-get install chromium)", Path(chromium).is_file()),
@@ -117,7 +129,7 @@ def main() -> None:
         missing.append("playwright (pip install -r tests/requirements.txt)")
     if missing:
         raise SystemExit("cannot print the PDF, missing: " + ", ".join(missing))
-    print_site(args.site.resolve(), args.out, chromium)
+    print_site(args.site.resolve(), args.out, chromium, args.jobs)
 
 
 if __name__ == "__main__":
