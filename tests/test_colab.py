@@ -54,6 +54,11 @@ print("PROBE", json.dumps(report))
 """
 
 
+def _name(path: Path) -> str:
+    """``ch04/minibatch_noise``: an edition's path below the editions' folder, without suffix."""
+    return path.relative_to(FULL).with_suffix("").as_posix()
+
+
 def _pins() -> list[str]:
     """Colab's packages at the versions the book pins in requirements.txt."""
     text = (ROOT / "requirements.txt").read_text()
@@ -101,7 +106,7 @@ async def _run(paths: list[Path], base: Path, parallel: int = 2) -> dict[str, di
 
     async def one(path: Path) -> dict | str:
         async with gate:
-            workdir = base / "content" / path.stem
+            workdir = base / "content" / _name(path).replace("/", "-")
             workdir.mkdir(parents=True)
             notebook = nbformat.read(path, as_version=4)
             notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
@@ -115,7 +120,7 @@ async def _run(paths: list[Path], base: Path, parallel: int = 2) -> dict[str, di
             return json.loads(text.split("PROBE ", 1)[1])
 
     reports = await asyncio.gather(*(one(path) for path in paths))
-    return {path.stem: report for path, report in zip(paths, reports, strict=True)}
+    return {_name(path): report for path, report in zip(paths, reports, strict=True)}
 
 
 @pytest.fixture(scope="module")
@@ -127,9 +132,9 @@ def reports(colab_like: Path) -> dict[str, dict | str]:
         return asyncio.run(_run(EDITIONS, colab_like))
 
 
-@pytest.mark.parametrize("path", EDITIONS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EDITIONS, ids=lambda p: _name(p))
 def test_the_full_edition_runs_in_a_colab_like_environment(path, colab_like, reports):
-    report = reports[path.stem]
+    report = reports[_name(path)]
     assert isinstance(report, dict), f"{path.name} stopped with an error:\n{report}"
     venv = str(colab_like / "venv")
     assert report["prefix"] == venv and report["package"].startswith(venv), report
