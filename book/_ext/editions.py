@@ -553,7 +553,7 @@ class PageConverter:
                 match = HEADING.match(line)
                 if match:
                     self.section_level = len(match.group("hashes"))
-            self.write(self.render_text(block))
+            self.write(self.render_text(block, top=True))
         else:
             self.write(self.render_block(block))
 
@@ -585,7 +585,9 @@ class PageConverter:
             return "\n".join(block.lines)
         return self.render_directive(block)
 
-    def render_text(self, block: Text) -> str:
+    def render_text(self, block: Text, top: bool = False) -> str:
+        """Markdown of a text block; ``top``: outside directives, where headings are sections
+        (numbered as on the site)."""
         kept: list[str] = []
         in_math = False
         for line in block.lines:
@@ -595,7 +597,7 @@ class PageConverter:
             if not in_math:
                 if TARGET_LINE.match(line) or re.match(r"^%", line) or line.strip() == "+++":
                     continue
-                heading = HEADING.match(line)
+                heading = HEADING.match(line) if top else None
                 if heading:
                     level = len(heading.group("hashes"))
                     number = self.page.heading_number(level)
