@@ -107,7 +107,13 @@ def _build(tmp_path: Path, second_classes: str) -> tuple[int, Path, str]:
         "```{toctree}\nexercises\n```\n"
     )
     (src / "ch01_one.md").write_text(CHAPTER.format(n=1, classes="type-proof difficulty-2 minutes-30"))
-    (src / "ch02_two.md").write_text(CHAPTER.format(n=2, classes=second_classes))
+    (src / "ch02_two.md").write_text(CHAPTER.format(n=2, classes=second_classes)
+                                     + "\n```{toctree}\nch02/sub\n```\n")
+    (src / "ch02").mkdir()
+    (src / "ch02" / "sub.md").write_text(  # a sub-page: its exercise belongs to chapter 2
+        "# A sub-page\n\nMore prose.\n\n```{exercise} Third of chapter 2\n:label: c2-c\n"
+        ":class: type-computation difficulty-1 minutes-5\nCompute it.\n```\n"
+    )
     (src / "exercises.md").write_text("# Table\n\n```{exercise-table}\n```\n\n```{chapter-times}\n```\n")
     out = tmp_path / "out"
     warnings = StringIO()
@@ -134,10 +140,13 @@ def test_table_lists_every_exercise_with_the_numbers_the_pages_show(tmp_path):
         assert f"Exercise {n}.1 (First of chapter {n})" in page
         assert f"Exercise {n}.1 First of chapter {n} code {'●' * n} 1{n} no" in table
     assert "Exercise 2.2 Second of chapter 2 proof/derivation ●●● 25 yes" in table
-    # chapter times: two exercises each, minutes summed (11 + 30, 12 + 25), one autograded in total
+    sub = _text((out / "ch02" / "sub.html").read_text())
+    number = re.search(r"Exercise (2\.\d) \(Third of chapter 2\)", sub).group(1)
+    assert f"2 Exercise {number} Third of chapter 2 computation ● 5 no" in table
+    # chapter times: minutes summed per chapter with its sub-page (11 + 30, 12 + 25 + 5)
     assert re.search(r"1\. Chapter 1 \d+ 5 2 41 0", table), table
-    assert re.search(r"2\. Chapter 2 \d+ 5 2 37 1", table), table
-    assert re.search(r"Total \d+ 10 4 78 1", table), table
+    assert re.search(r"2\. Chapter 2 \d+ 5 3 42 1", table), table
+    assert re.search(r"Total \d+ 10 5 83 1", table), table
 
 
 def test_build_fails_when_an_exercise_lacks_metadata(tmp_path):

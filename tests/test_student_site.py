@@ -35,7 +35,13 @@ def _squash(text: str) -> str:
 
 
 def _pages(site: Path) -> list[Path]:
-    return sorted(site.glob("book/ch*.html"))
+    """The chapter pages and their sub-pages (``book/chNN_topic.html``, ``book/chNN/*.html``)."""
+    return sorted([*site.glob("book/ch*.html"), *site.glob("book/ch*/**/*.html")])
+
+
+def _key(page: Path, site: Path) -> str:
+    """A page's path in its site, e.g. ``book/ch03/ripples.html``."""
+    return page.relative_to(site).as_posix()
 
 
 @functools.cache
@@ -76,7 +82,7 @@ def sites() -> tuple[Path, Path]:
 def solutions(sites) -> dict[str, tuple[list[str], str]]:
     """Per chapter page of the full site: the text of each solution, and the page's other text."""
     full, _ = sites
-    found = {page.name: (_page(page)["solutions"], _page(page)["rest"]) for page in _pages(full)}
+    found = {_key(page, full): (_page(page)["solutions"], _page(page)["rest"]) for page in _pages(full)}
     assert sum(len(texts) for texts, _ in found.values()) >= 3 * len(found), "too few solutions"
     return found
 
@@ -90,21 +96,22 @@ def _fragments(solution: str, rest: str, length: int = 10) -> list[str]:
 
 def test_every_exercise_is_on_the_student_site(sites):
     full, student = sites
+    chapters = list(full.glob("book/ch*.html"))
+    assert sum(len(_page(page)["exercises"]) for page in _pages(full)) >= 3 * len(chapters)
     for page in _pages(full):
         expected = _page(page)["exercises"]
-        assert expected, f"no exercises on {page.name}"
-        assert _page(student / "book" / page.name)["exercises"] == expected, page.name
+        assert _page(student / _key(page, full))["exercises"] == expected, _key(page, full)
 
 
 def test_no_solution_on_the_student_pages(sites, solutions):
     _, student = sites
     for page in _pages(student):
-        assert not _page(page)["solutions"], page.name
+        assert not _page(page)["solutions"], _key(page, student)
         text = _page(page)["text"]
-        texts, rest = solutions[page.name]
+        texts, rest = solutions[_key(page, student)]
         for solution in texts:
             for fragment in _fragments(solution, rest):
-                assert fragment not in text, f"{page.name}: {fragment!r}"
+                assert fragment not in text, f"{_key(page, student)}: {fragment!r}"
 
 
 def _plain_fragments(solution: str, length: int = 6) -> list[str]:
@@ -125,10 +132,10 @@ def test_no_solution_in_the_downloadable_sources(sites, solutions):
     full, student = sites
     checked = 0
     for name, (texts, rest) in solutions.items():
-        stem = Path(name).stem
+        stem, folder = Path(name).stem, Path("_sources") / Path(name).parent
         full_sources = [_squash(p.read_text(encoding="utf-8").replace("\\n", " "))
-                        for p in (full / "_sources" / "book").glob(f"{stem}.*")]
-        student_paths = list((student / "_sources" / "book").glob(f"{stem}.*"))
+                        for p in (full / folder).glob(f"{stem}.*")]
+        student_paths = list((student / folder).glob(f"{stem}.*"))
         assert student_paths, f"no downloadable source of {stem} on the student site"
         student_sources = [_squash(p.read_text(encoding="utf-8").replace("\\n", " ")) for p in student_paths]
         assert not any("{solution" in source for source in student_sources), stem
@@ -150,7 +157,7 @@ def test_no_solution_in_the_search_index(sites):
         solution_words = set(re.findall(r"[a-z]{4,}", " ".join(_page(page)["solutions"]).lower()))
         other_words = set(re.findall(r"[a-z]+", _page(page)["rest"].lower()))
         stems = {stemmer.stem(w) for w in solution_words} - {stemmer.stem(w) for w in other_words}
-        docname = f"book/{page.stem}"
+        docname = _key(page, full).removesuffix(".html")
         full_doc = full_index["docnames"].index(docname)
         student_doc = student_index["docnames"].index(docname)
         for stem in stems:

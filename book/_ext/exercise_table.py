@@ -17,9 +17,9 @@ have no title. Two directives turn what was read into tables, with the numbers t
 ("Exercise 5.2"), on every build:
 
 * ``{exercise-table}``: one row per exercise of the book;
-* ``{chapter-times}``: one row per chapter (a document named ``chNN_*``): prose words, reading
-  time (words / :data:`WORDS_PER_MINUTE`, rounded up to 5 minutes), number of exercises and the
-  sum of their minutes.
+* ``{chapter-times}``: one row per chapter (the page ``chNN_*`` with its sub-pages in ``chNN/``):
+  prose words, reading time (words / :data:`WORDS_PER_MINUTE`, rounded up to 5 minutes), number
+  of exercises and the sum of their minutes.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ from sphinx_exercise.nodes import (
 #: Reading speed for technical prose with mathematics (words per minute).
 WORDS_PER_MINUTE = 150
 TYPES = {"proof": "proof/derivation", "computation": "computation", "code": "code"}
-CHAPTER = re.compile(r"^ch(\d+)_")
+#: A chapter's main page is ``book/chNN_topic``; its sub-pages live in ``book/chNN/``.
+CHAPTER = re.compile(r"(?:^|/)ch(\d+)(?:_[^/]*$|/)")
 #: Text inside these nodes is not prose to read (code, outputs, formulas, exercises, solutions).
 SKIPPED = (
     nodes.literal_block,
@@ -158,7 +159,7 @@ def _read(app: Sphinx, document: nodes.document) -> None:
         exercise = Exercise(docname, node.get("label", ""), title, node.line)
         exercises.append(parse_metadata(exercise, list(node.get("classes", []))))
     env.descent_exercises[docname] = exercises
-    if CHAPTER.match(PurePosixPath(docname).name):
+    if CHAPTER.search(docname):
         env.descent_words[docname] = _prose_words(document)
 
 
@@ -253,11 +254,29 @@ def _link(app: Sphinx, fromdocname: str, docname: str, anchor: str, text: str) -
     return nodes.reference("", text, internal=True, refuri=uri)
 
 
-def _chapters(env: BuildEnvironment) -> list[str]:
-    """Chapter documents in reading order (the order of the table of contents)."""
+def chapter_of(docname: str) -> int | None:
+    """The chapter a page belongs to: its main page or one of its sub-pages.
+
+    >>> chapter_of("book/ch03_hard_landscapes"), chapter_of("book/ch03/ripples"), chapter_of("book/intro")
+    (3, 3, None)
+    """
+    match = CHAPTER.search(docname)
+    return int(match.group(1)) if match else None
+
+
+def _chapters(env: BuildEnvironment) -> list[tuple[str, list[str]]]:
+    """Each chapter's main page with all its pages (main page first), in the order of the toc."""
     order = {name: i for i, name in enumerate(_toc_order(env))}
     found = set(env.descent_words) | {d for d, ex in env.descent_exercises.items() if ex}
-    return sorted(found, key=lambda d: (order.get(d, len(order)), d))
+    pages = sorted(found, key=lambda d: (order.get(d, len(order)), d))
+    groups: dict[int | str, list[str]] = {}
+    for docname in pages:
+        groups.setdefault(chapter_of(docname) or docname, []).append(docname)
+    chapters = []
+    for members in groups.values():
+        main = next((d for d in members if re.match(r"ch\d+_", PurePosixPath(d).name)), members[0])
+        chapters.append((main, [main] + [d for d in members if d != main]))
+    return sorted(chapters, key=lambda c: (order.get(c[0], len(order)), c[0]))
 
 
 def _toc_order(env: BuildEnvironment) -> list[str]:
@@ -290,11 +309,12 @@ def _resolve(app: Sphinx, doctree: nodes.document, fromdocname: str) -> None:
         chapters = _chapters(env)
         if placeholder["kind"] == "exercises":
             rows = []
-            for docname in chapters:
-                for e in env.descent_exercises.get(docname, []):
+            for main, members in chapters:
+                for e in (e for docname in members for e in env.descent_exercises.get(docname, [])):
+                    docname = e.docname
                     number = _number(env, docname, e.label)
                     rows.append([
-                        _link(app, fromdocname, docname, "", _chapter_number(env, docname)),
+                        _link(app, fromdocname, main, "", _chapter_number(env, main)),
                         _link(app, fromdocname, docname, e.label, f"Exercise {number}"),
                         e.title,
                         TYPES[e.kind],
@@ -310,15 +330,15 @@ def _resolve(app: Sphinx, doctree: nodes.document, fromdocname: str) -> None:
         else:
             rows = []
             totals = [0, 0, 0, 0]
-            for docname in chapters:
-                words = env.descent_words.get(docname, 0)
-                exercises = env.descent_exercises.get(docname, [])
+            for main, members in chapters:
+                words = sum(env.descent_words.get(d, 0) for d in members)
+                exercises = [e for d in members for e in env.descent_exercises.get(d, [])]
                 minutes = sum(e.minutes for e in exercises)
                 graded = sum(e.autograded for e in exercises)
-                number = _chapter_number(env, docname)
-                title = env.titles[docname].astext() if docname in env.titles else docname
+                number = _chapter_number(env, main)
+                title = env.titles[main].astext() if main in env.titles else main
                 rows.append([
-                    _link(app, fromdocname, docname, "", f"{number}. {title}" if number else title),
+                    _link(app, fromdocname, main, "", f"{number}. {title}" if number else title),
                     f"{words:,}",
                     str(reading_minutes(words)),
                     str(len(exercises)),
@@ -329,7 +349,8 @@ def _resolve(app: Sphinx, doctree: nodes.document, fromdocname: str) -> None:
                     totals[i] += value
             rows.append([nodes.strong("", "Total"), f"{totals[0]:,}", str(totals[1]),
                          str(totals[2]), str(totals[3]),
-                         str(sum(e.autograded for d in chapters for e in env.descent_exercises.get(d, [])))])
+                         str(sum(e.autograded for _, members in chapters for d in members
+                                 for e in env.descent_exercises.get(d, [])))])
             table = _table(
                 ["Chapter", "Words of prose", "Reading (min)", "Exercises", "Exercise time (min)",
                  "Autograded"],
