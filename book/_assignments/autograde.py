@@ -219,7 +219,8 @@ def _sandbox_argv(work: Path, checks: Path, results: Path, runtime: Path) -> lis
             env[var] = os.environ[var]
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    return [*argv, "--chdir", str(work), "--"]
+    # the sandbox's own root (mount points) read-only too: only /tmp and the work folder are writable
+    return [*argv, "--remount-ro", "/", "--chdir", str(work), "--"]
 
 
 def _write_kernelspec(root: Path, prefix: list[str]) -> None:
