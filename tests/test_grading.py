@@ -93,7 +93,7 @@ def test_student_notebooks_hold_public_checks_and_no_hidden_test_or_solution(
     assert shipped == {f"{name}.ipynb" for name in CHAPTERS}
 
 
-def snoop_source(targets: list[Path], writes: list[Path]) -> str:
+def snoop_source(targets: list[Path], patterns: list[str], writes: list[Path]) -> str:
     """A cell that tries to read the hidden tests, the master notebook and another submission,
     and to write outside its folder. If it reads anything it breaks its own answer to q1, so its
     grade tells."""
@@ -107,8 +107,7 @@ for path in {[str(p) for p in targets]!r}:
         found.append((path, len(pathlib.Path(path).read_bytes())))
     except OSError:
         pass
-for pattern in ["/tmp/**/q*.py", "{REPO}/_build/**/q*.py", "{REPO}/book/_assignments/*.ipynb",
-                "../**/q*.py", "/tmp/**/*.ipynb"]:
+for pattern in {patterns!r}:
     for path in glob.glob(pattern, recursive=True):
         text = pathlib.Path(path).read_text(errors="replace")
         if "hidden=" + "True" in text or "hidden: " + "true" in text:  # public checks: hidden=False
@@ -174,7 +173,9 @@ def build_submissions(assignments: Path, folder: Path, marker: str | None) -> di
     writes = [] if marker is None else [paths["correct"], folder / marker, REPO / marker,
                                         Path("/tmp") / marker, Path("..") / marker]
     index = nb.cells.index(cells[1]) + 1
-    nb.cells.insert(index, nbformat.v4.new_code_cell(snoop_source(targets, writes)))
+    patterns = [f"{assignments}/**/q*.py", f"{REPO}/book/_assignments/*.ipynb",
+                f"{REPO}/_build/assignments/**/q*.py", "/tmp/descent-grade-*/**/q*.py", "../**/q*.py"]
+    nb.cells.insert(index, nbformat.v4.new_code_cell(snoop_source(targets, patterns, writes)))
     paths["snoops"] = folder / "snoops.ipynb"
     nbformat.write(nb, paths["snoops"])
     return paths
@@ -242,10 +243,34 @@ def test_the_snooping_submission_finds_the_hidden_tests_without_the_sandbox(
     python = REPO / ".venv" / "bin" / "python"
     result = subprocess.run(
         [str(python), str(REPO / "book" / "_assignments" / "autograde.py"), "grade", str(folder),
-         "--assignments", str(assignments), "--out", str(grades), "--no-sandbox"],
+         "--assignments", str(assignments), "--out", str(grades), "--no-sandbox", "--cell-timeout", "240"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     with grades.open() as f:
         (row,) = csv.DictReader(f)
     assert float(row["q1"]) == 0.0 and float(row["q2"]) > 0
+
+
+def test_public_checks_run_in_the_student_notebook_alone(assignments: Path, tmp_path: Path) -> None:
+    """A student who has only the notebook gets instant feedback from grader.check."""
+    from nbclient import NotebookClient
+
+    paths = build_submissions(assignments, tmp_path / "all", marker=None)
+    feedback = {}
+    for name in ("correct", "wrong"):
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(paths[name], folder / "ch01.ipynb")
+        nb = nbformat.read(folder / "ch01.ipynb", as_version=4)
+        client = NotebookClient(nb, timeout=120, allow_errors=True,
+                                resources={"metadata": {"path": str(folder)}})
+        client.execute()
+        for cell in nb.cells:
+            if cell.source.startswith("grader.check("):
+                shown = [o.get("data", {}).get("text/plain", "") for o in cell.outputs]
+                feedback[name, cell.source] = "".join(shown)
+    assert "q1 results: All test cases passed!" in feedback["correct", 'grader.check("q1")']
+    assert "q2 results: All test cases passed!" in feedback["correct", 'grader.check("q2")']
+    assert "Test case failed" in feedback["wrong", 'grader.check("q2")']
+    assert "hidden" not in "".join(feedback.values()).lower()
