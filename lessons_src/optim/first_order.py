@@ -36,7 +36,8 @@ class GradientDescent(Optimizer):
         return StepState(0)
 
     def step(self, objective: Objective, x: Array, state: StepState) -> tuple[Array, StepState]:
-        return x - self.step_size(state.count) * objective.grad(x), StepState(state.count + 1)
+        lr = self.step_size(state.count)
+        return x - lr * objective.grad(x), StepState(state.count + 1)
 
 
 SAMPLING = ("replace", "shuffle")

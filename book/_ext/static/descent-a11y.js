@@ -21,6 +21,12 @@ function descentA11yFixes() {
     icon.querySelectorAll("title").forEach((title) => title.remove());
     icon.setAttribute("aria-hidden", "true");
   });
+  // The sidebar's arrows that fold a chapter's sections have no text: say what they do.
+  document.querySelectorAll("nav details > summary").forEach((summary) => {
+    if (!summary.textContent.trim() && !summary.getAttribute("aria-label")) {
+      summary.setAttribute("aria-label", "Show or hide this chapter's sections");
+    }
+  });
   // Matplotlib's HTML animations have a frame slider with no label.
   document.querySelectorAll("input.anim-slider:not([aria-label])").forEach((slider) => {
     slider.setAttribute("aria-label", "Animation frame");
