@@ -8,6 +8,7 @@ import hashlib
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,34 @@ def test_public_checks_run_in_the_student_notebook_alone(assignments: Path, tmp_
     assert "q2 results: All test cases passed!" in feedback["correct", 'grader.check("q2")']
     assert "Test case failed" in feedback["wrong", 'grader.check("q2")']
     assert "hidden" not in "".join(feedback.values()).lower()
+
+
+class _Payload:
+    """A pickle that would run a shell command when loaded."""
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        import os
+
+        return os.system, ("echo the results file ran a command",)
+
+
+def test_the_results_file_written_by_the_kernel_is_loaded_safely() -> None:
+    import importlib.util
+    import io
+    import pickle
+
+    from otter.test_files import GradingResults
+
+    path = REPO / "book" / "_assignments" / "autograde.py"
+    spec = importlib.util.spec_from_file_location("autograde", path)
+    autograde = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("autograde", autograde)  # its dataclass looks itself up there
+    spec.loader.exec_module(autograde)
+
+    def load(data: bytes) -> object:
+        return autograde._RestrictedUnpickler(io.BytesIO(data)).load()
+
+    assert isinstance(load(pickle.dumps(GradingResults([]))), GradingResults)
+    for crafted in (pickle.dumps(_Payload()), b"cotter.execute\nos\n."):
+        with pytest.raises(pickle.UnpicklingError, match="refused to load"):
+            load(crafted)

@@ -175,19 +175,22 @@ class _RestrictedUnpickler(pickle.Unpickler):
     """Loads otter's results object and refuses anything else.
 
     The results file is written by the kernel, that is by the submission's own process, so it
-    is untrusted: a plain ``pickle.load`` would run whatever a crafted file asks for.
+    is untrusted: a plain ``pickle.load`` would run whatever a crafted file asks for. Only
+    classes (never functions or modules) of otter, basic types and exceptions are let through.
     """
 
-    _ALLOWED_BUILTINS = frozenset({"dict", "list", "tuple", "set", "frozenset", "str", "int",
-                                   "float", "bool", "complex", "bytes", "NoneType", "getattr"})
+    _BASIC = frozenset({"dict", "list", "tuple", "set", "frozenset", "str", "int", "float", "bool",
+                        "complex", "bytes"})
 
     def find_class(self, module: str, name: str) -> Any:
-        if module.split(".")[0] == "otter" or (module == "builtins" and name in self._ALLOWED_BUILTINS):
-            return super().find_class(module, name)
-        if module in {"collections", "copyreg", "nbformat.notebooknode"} and name in {
-            "OrderedDict", "_reconstructor", "NotebookNode", "__newobj__",
-        }:
-            return super().find_class(module, name)
+        if module.split(".")[0] != "otter" and module != "builtins":
+            raise pickle.UnpicklingError(f"refused to load {module}.{name} from the results file")
+        found = super().find_class(module, name)
+        if isinstance(found, type) and (
+            (module != "builtins" and found.__module__.split(".")[0] == "otter")
+            or (module == "builtins" and (name in self._BASIC or issubclass(found, BaseException)))
+        ):
+            return found
         raise pickle.UnpicklingError(f"refused to load {module}.{name} from the results file")
 
 
@@ -305,7 +308,8 @@ def grade_one(submission: Path, bundle: Path, cell_timeout: int, sandbox: bool) 
     if graded is None:
         notes.append("otter wrote no results (the notebook interfered with the grader?)")
         return Outcome(zero, "; ".join(notes))
-    scores = {q: float(graded.results[q].score) if q in graded.results else 0.0 for q in possible}
+    scores = {q: min(max(float(graded.results[q].score), 0.0), possible[q]) if q in graded.results else 0.0
+              for q in possible}
     return Outcome(scores, "; ".join(notes))
 
 
@@ -323,7 +327,7 @@ def _read_results(path: Path) -> Any:
 
 def _execute(nb: Any, work: Path, checks: Path, results: Path, runtime: Path, tests: list[Path],
              cell_timeout: int) -> tuple[Any, list[int]]:
-    """Run ``nb`` the way ``otter.execute.grade_notebook`` does, with three changes.
+    """Run ``nb`` the way ``otter.execute.grade_notebook`` does, with these changes.
 
     The kernel is the sandboxed ``python3`` kernelspec; a cell is interrupted after
     ``cell_timeout`` seconds and the run goes on; each question is checked in a cell of its own,
