@@ -91,9 +91,12 @@ def setup_cell_source(name: str, public_checks: dict[str, str]) -> str:
 # grader.check("q1") and friends find them. Your grade also uses further checks you do not see.
 import importlib.util
 import pathlib
+import shlex
 
-if importlib.util.find_spec("otter") is None or importlib.util.find_spec("lessons_src") is None:
-    %pip install --quiet {otter_requirement()} "lessons_src @ git+{repository_url()}"
+needed = {{"otter": "{otter_requirement()}", "lessons_src": "lessons_src @ git+{repository_url()}"}}
+missing = [requirement for module, requirement in needed.items() if importlib.util.find_spec(module) is None]
+if missing:
+    %pip install --quiet {{shlex.join(missing)}}
 
 import otter
 
