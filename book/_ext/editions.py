@@ -682,7 +682,7 @@ class PageConverter:
         return f"{title}\n\n{text}" if title else text
 
     def literalinclude(self, block: Directive, where: str) -> str:
-        from sphinx.directives.code import LiteralIncludeReader
+        from sphinx.directives.code import LiteralInclude, LiteralIncludeReader
 
         page_dir = (self.root / self.docname).parent
         path = (self.root / block.argument.lstrip("/")) if block.argument.startswith("/") \
@@ -694,11 +694,12 @@ class PageConverter:
             source_encoding = "utf-8-sig"
             highlight_language = "python"
 
-        options = {k: (v if v != "" else True) for k, v in block.options.items()}
-        for key in ("lineno-start", "lineno-match", "linenos", "emphasize-lines", "caption", "name",
-                    "class", "force"):
-            options.pop(key, None)
-        try:
+        options = {}
+        try:  # typed as the directive types them (`:dedent: 4` is a number)
+            for key, value in block.options.items():
+                if key not in ("lineno-start", "lineno-match", "linenos", "emphasize-lines", "caption",
+                               "name", "class", "force"):
+                    options[key] = LiteralInclude.option_spec[key](value or None)
             text, _ = LiteralIncludeReader(str(path), options, _Config()).read()
         except Exception as exc:
             raise EditionError(f"{where}: literalinclude {block.argument}: {exc}") from exc
