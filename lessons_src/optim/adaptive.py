@@ -51,7 +51,8 @@ class AdaGrad(Optimizer):
     def step(self, objective: Objective, x: Array, state: SquaresState):
         g = objective.grad(x)
         s = state.squares + g**2
-        x_next = x - self.step_size(state.count) * g / _denominator(s, self.eps, self.eps_inside)
+        lr = self.step_size(state.count)
+        x_next = x - lr * g / _denominator(s, self.eps, self.eps_inside)
         return x_next, SquaresState(state.count + 1, s)
 
 
@@ -81,7 +82,8 @@ class RMSProp(Optimizer):
     def step(self, objective: Objective, x: Array, state: SquaresState):
         g = objective.grad(x)
         s = self.rho * state.squares + (1 - self.rho) * g**2
-        x_next = x - self.step_size(state.count) * g / _denominator(s, self.eps, self.eps_inside)
+        lr = self.step_size(state.count)
+        x_next = x - lr * g / _denominator(s, self.eps, self.eps_inside)
         return x_next, SquaresState(state.count + 1, s)
 
 
@@ -137,7 +139,8 @@ class Adam(Optimizer):
             g = g + self.weight_decay * x
         return self._adam_step(g, x, state)
 
-    def _adam_step(self, g: Array, x: Array, state: AdamState) -> tuple[Array, AdamState]:
+    def _adam_step(self, g: Array, x: Array,
+                   state: AdamState) -> tuple[Array, AdamState]:
         t = state.count + 1
         m = self.beta1 * state.mu + (1 - self.beta1) * g
         v = self.beta2 * state.nu + (1 - self.beta2) * g**2
@@ -345,7 +348,8 @@ class Adadelta(Optimizer):
         s = self.rho * state.squares + (1 - self.rho) * g**2
         delta = np.sqrt(state.deltas + self.eps) / np.sqrt(s + self.eps) * g
         u = self.rho * state.deltas + (1 - self.rho) * delta**2
-        return x - self.step_size(state.count) * delta, AdadeltaState(state.count + 1, s, u)
+        x_next = x - self.step_size(state.count) * delta
+        return x_next, AdadeltaState(state.count + 1, s, u)
 
 
 class RAdam(Optimizer):

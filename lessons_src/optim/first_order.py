@@ -35,7 +35,8 @@ class GradientDescent(Optimizer):
     def init(self, x: Array) -> StepState:
         return StepState(0)
 
-    def step(self, objective: Objective, x: Array, state: StepState) -> tuple[Array, StepState]:
+    def step(self, objective: Objective, x: Array,
+             state: StepState) -> tuple[Array, StepState]:
         lr = self.step_size(state.count)
         return x - lr * objective.grad(x), StepState(state.count + 1)
 
@@ -100,7 +101,8 @@ class MinibatchSGD(Optimizer):
             index = order[..., position * self.batch_size:(position + 1) * self.batch_size]
         return objective.minibatch_grad(x, index), SGDState(state.count, rng, order)
 
-    def step(self, objective: Objective, x: Array, state: SGDState) -> tuple[Array, SGDState]:
+    def step(self, objective: Objective, x: Array,
+             state: SGDState) -> tuple[Array, SGDState]:
         g, state = self.gradient(objective, x, state)
         x_next = x - self.step_size(state.count) * g
         return x_next, SGDState(state.count + 1, state.rng, state.order)

@@ -45,7 +45,8 @@ class Momentum(Optimizer):
         return VelocityState(0, np.full_like(x, self.velocity0))
 
     def step(self, objective: Objective, x: Array, state: VelocityState):
-        v = self.beta * state.velocity - self.step_size(state.count) * objective.grad(x)
+        lr = self.step_size(state.count)
+        v = self.beta * state.velocity - lr * objective.grad(x)
         return x + v, VelocityState(state.count + 1, v)
 
 
@@ -69,8 +70,9 @@ class Nesterov(Optimizer):
         return VelocityState(0, np.zeros_like(x))
 
     def step(self, objective: Objective, x: Array, state: VelocityState):
+        lr = self.step_size(state.count)
         lookahead = x + self.beta * state.velocity
-        v = self.beta * state.velocity - self.step_size(state.count) * objective.grad(lookahead)
+        v = self.beta * state.velocity - lr * objective.grad(lookahead)
         return x + v, VelocityState(state.count + 1, v)
 
 
@@ -106,4 +108,5 @@ class TorchMomentum(Optimizer):
         g = objective.grad(x)
         b = self.momentum * state.buffer + g
         direction = g + self.momentum * b if self.nesterov else b
-        return x - self.step_size(state.count) * direction, BufferState(state.count + 1, b)
+        x_next = x - self.step_size(state.count) * direction
+        return x_next, BufferState(state.count + 1, b)

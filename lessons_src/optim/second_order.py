@@ -41,7 +41,8 @@ class Newton(Optimizer):
         if x.shape[-1] == 1:
             direction = g / (H[..., 0] + self.alpha)
         else:
-            direction = solve_batched(H + self.alpha[..., None] * np.eye(x.shape[-1]), g)
+            regularised = H + self.alpha[..., None] * np.eye(x.shape[-1])
+            direction = solve_batched(regularised, g)
         return x - self.step_size(state.count) * direction, NewtonState(state.count + 1)
 
 

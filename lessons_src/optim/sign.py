@@ -45,6 +45,7 @@ class Lion(Optimizer):
     def step(self, objective: Objective, x: Array, state: LionState):
         g = objective.grad(x)
         interpolated = self.beta1 * state.mu + (1 - self.beta1) * g
-        x_next = x - self.step_size(state.count) * (np.sign(interpolated) + self.weight_decay * x)
+        lr = self.step_size(state.count)
+        x_next = x - lr * (np.sign(interpolated) + self.weight_decay * x)
         m = self.beta2 * state.mu + (1 - self.beta2) * g
         return x_next, LionState(state.count + 1, m)

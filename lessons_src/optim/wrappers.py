@@ -43,7 +43,8 @@ class Clip(Optimizer):
         return self.inner.init(x)
 
     def step(self, objective: Objective, x: Array, state: Any) -> tuple[Array, Any]:
-        return self.inner.step(ClippedGradient(objective, self.max_norm[..., 0]), x, state)
+        clipped = ClippedGradient(objective, self.max_norm[..., 0])
+        return self.inner.step(clipped, x, state)
 
 
 class Projected(Optimizer):
