@@ -275,3 +275,12 @@ def test_animation_html_loads_nothing_from_another_host():
     paths = {"GD": run(f, GradientDescent(lr=1e-3), [-1.2, 1.0], 5).points}
     html = to_html(race(f, paths, (-2, 2), (-1, 3), frames=2, width=2, height=2, dpi=30))
     assert "http://" not in html and "https://" not in html
+
+
+def test_animation_frames_carry_alt_text():
+    f = Rosenbrock()
+    paths = {"GD": run(f, GradientDescent(lr=1e-3), [-1.2, 1.0], 5).points}
+    animation = race(f, paths, (-2, 2), (-1, 3), frames=2, width=2, height=2, dpi=30)
+    html = to_html(animation, alt='Two "paths" on a valley')
+    assert '<img alt="Two &quot;paths&quot; on a valley" ' in html
+    assert "<img alt=" not in to_html(animation)

@@ -11,6 +11,7 @@ import base64
 import io
 import re
 from collections.abc import Mapping
+from html import escape
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -118,20 +119,25 @@ def _quantize(match: re.Match[str], colors: int) -> str:
     """One embedded frame re-encoded as a PNG with a palette of ``colors`` colours."""
     data = base64.b64decode(match.group(2).replace("\\\n", ""))
     image = Image.open(io.BytesIO(data)).convert("RGB")
-    image = image.quantize(colors=colors, dither=Image.Dither.NONE)
+    # octree keeps thin paths in saturated colours that median cut merges into the background
+    image = image.quantize(colors=colors, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     buffer = io.BytesIO()
     image.save(buffer, format="png")
     return match.group(1) + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def to_html(animation: FuncAnimation, max_bytes: int = MAX_HTML_BYTES, colors: int = 64) -> str:
+def to_html(animation: FuncAnimation, max_bytes: int = MAX_HTML_BYTES, colors: int = 64,
+            alt: str | None = None) -> str:
     """The animation as a JavaScript player with embedded PNG frames (``to_jshtml``).
 
-    Each frame is reduced to a palette of ``colors`` colours (several times smaller). Raises
+    Each frame is reduced to a palette of ``colors`` colours (several times smaller). ``alt`` is
+    the frames' alt text (what the animation shows), for readers who cannot see it. Raises
     ``ValueError`` if the HTML is larger than ``max_bytes``: use fewer frames or a lower dpi.
     The returned HTML requests nothing from another host.
     """
     html = animation.to_jshtml(default_mode="once")
+    if alt is not None:
+        html = html.replace("<img ", f'<img alt="{escape(alt)}" ', 1)
     html = _PNG_FRAME.sub(lambda m: _quantize(m, colors), html)
     # matplotlib's player links Font Awesome 4 from a CDN for its button icons; the book serves
     # its own Font Awesome (which still knows the "fa fa-play" names), and loads nothing remote.
