@@ -1,6 +1,6 @@
 r"""Step sizes that change as descent goes on: the one schedule mechanism of the package.
 
-A schedule is a function :math:`t \mapsto \eta_t` of the number :math:`t = 0, 1, 2, \dots` of
+A schedule is a function :math:`k \mapsto \eta_k` of the number :math:`k = 0, 1, 2, \dots` of
 steps already taken. Give one wherever an optimizer takes a step size::
 
     GradientDescent(lr=step_decay(0.5, every=100, factor=0.5))
@@ -9,7 +9,7 @@ steps already taken. Give one wherever an optimizer takes a step size::
 
 A schedule's numbers may be arrays: ``step_decay(0.5, 100, np.array([0.3, 0.5, 0.9]))`` is a sweep
 of three runs, as an array-valued step size is. Any function of ``t`` becomes a schedule with
-:class:`Schedule`; the optimizer checks every :math:`\eta_t` it receives (positive, finite) and
+:class:`Schedule`; the optimizer checks every :math:`\eta_k` it receives (positive, finite) and
 names the hyperparameter when one is not.
 """
 
@@ -24,7 +24,7 @@ Array = NDArray[np.float64]
 
 
 class Schedule:
-    r"""A step size that depends on the step count: ``schedule(t)`` is :math:`\eta_t`.
+    r"""A step size that depends on the step count: ``schedule(t)`` is :math:`\eta_k`.
 
     ``function`` maps the count ``t`` (an int) to a number or an array (one value per run of a
     sweep). ``label`` is how the schedule prints, e.g. ``"0.2 · 0.95^t"``.
@@ -40,7 +40,7 @@ class Schedule:
         return self.function(t)
 
     def at(self, t: int, name: str = "lr") -> Array:
-        """:math:`\\eta_t` checked (positive and finite), with a trailing axis for coordinates."""
+        """:math:`\\eta_k` checked (positive and finite), with a trailing axis for coordinates."""
         value = np.asarray(self.function(t), dtype=float)
         if not np.all(np.isfinite(value) & (value > 0)):
             bad = float(value[~(np.isfinite(value) & (value > 0))].flat[0])
@@ -78,29 +78,29 @@ def _every(value: int, name: str = "every") -> int:
 
 
 def constant(lr: ArrayLike) -> Schedule:
-    r""":math:`\eta_t = \eta` (useful where a schedule is expected)."""
+    r""":math:`\eta_k = \eta` (useful where a schedule is expected)."""
     lr = _positive("lr", lr)
     return Schedule(lambda t: lr, f"{lr}")
 
 
 def step_decay(lr: ArrayLike, every: int, factor: ArrayLike) -> Schedule:
-    r"""Step decay :math:`\eta_t = \eta_0\,\gamma^{\lfloor t/s \rfloor}`: cut by :math:`\gamma` =
-    ``factor`` every :math:`s` = ``every`` steps (PyTorch's ``StepLR(step_size=every,
+    r"""Step decay :math:`\eta_k = \eta_0\,\gamma^{\lfloor k/T \rfloor}`: cut by :math:`\gamma` =
+    ``factor`` every :math:`T` = ``every`` steps (PyTorch's ``StepLR(step_size=every,
     gamma=factor)`` stepped once per iteration)."""
     lr, factor, every = _positive("lr", lr), _factor("factor", factor), _every(every)
     return Schedule(lambda t: lr * factor ** (t // every), f"{lr} · {factor}^⌊t/{every}⌋")
 
 
 def exponential_decay(lr: ArrayLike, rate: ArrayLike) -> Schedule:
-    r"""Exponential decay :math:`\eta_t = \eta_0\,\gamma^t` with ``rate`` :math:`\gamma \in (0, 1]`."""
+    r"""Exponential decay :math:`\eta_k = \eta_0\,\gamma^k` with ``rate`` :math:`\gamma \in (0, 1]`."""
     lr, rate = _positive("lr", lr), _factor("rate", rate)
     return Schedule(lambda t: lr * rate**t, f"{lr} · {rate}^t")
 
 
 def inverse_time_decay(lr: ArrayLike, tau: ArrayLike) -> Schedule:
-    r"""1/t decay :math:`\eta_t = \eta_0 / (1 + t/\tau)` with time scale :math:`\tau > 0`.
+    r"""1/t decay :math:`\eta_k = \eta_0 / (1 + k/T)` with time scale :math:`T` = ``tau``.
 
-    :math:`\sum_t \eta_t = \infty` while :math:`\sum_t \eta_t^2 < \infty`: the conditions of
+    :math:`\sum_k \eta_k = \infty` while :math:`\sum_k \eta_k^2 < \infty`: the conditions of
     Robbins and Monro under which stochastic descent converges despite its noise.
     """
     lr, tau = _positive("lr", lr), _positive("tau", tau)
@@ -108,7 +108,7 @@ def inverse_time_decay(lr: ArrayLike, tau: ArrayLike) -> Schedule:
 
 
 def inverse_sqrt_decay(lr: ArrayLike) -> Schedule:
-    r""":math:`\eta_t = \eta_0/\sqrt{t + 1}`: the step of the online-learning analyses (the
+    r""":math:`\eta_k = \eta_0/\sqrt{k + 1}`: the step of the online-learning analyses (the
     :math:`t`-th step, counted from 1, is :math:`\eta_0/\sqrt t`)."""
     lr = _positive("lr", lr)
     return Schedule(lambda t: lr / np.sqrt(t + 1), f"{lr} / √t")

@@ -230,8 +230,8 @@ class LeastSquares(Objective):
 def make_line_data(n: int, *, slope: float = 2.0, intercept: float = -1.0, noise: float = 0.5,
                    low: float = 0.0, high: float = 3.0, seed: int = 0) -> tuple[Array, Array]:
     r"""Synthetic data for a line fit: :math:`x_i \sim U(\text{low}, \text{high})`,
-    :math:`y_i = \text{slope}\cdot x_i + \text{intercept} + \varepsilon_i`,
-    :math:`\varepsilon_i \sim \mathcal N(0, \text{noise}^2)`, from ``np.random.default_rng(seed)``.
+    :math:`y_i = \text{slope}\cdot x_i + \text{intercept} + \xi_i`,
+    :math:`\xi_i \sim \mathcal N(0, \text{noise}^2)`, from ``np.random.default_rng(seed)``.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")

@@ -1,8 +1,8 @@
 r"""First-order rules without memory of past gradients: gradient descent, mini-batch SGD,
 coordinate descent.
 
-Symbols follow the chapters: :math:`\eta` (or :math:`\eta_t` for a schedule) the step size,
-:math:`g_k = \nabla f(x_k)` the gradient, :math:`\hat g_t` a mini-batch estimate of it.
+Symbols follow the chapters: :math:`\eta` (or :math:`\eta_k` for a schedule) the step size,
+:math:`g_k = \nabla f(x_k)` the gradient, :math:`\hat g_k` a mini-batch estimate of it.
 """
 
 from __future__ import annotations
@@ -54,12 +54,12 @@ class MinibatchSGD(Optimizer):
     r"""Mini-batch stochastic gradient descent with a seeded sampler,
 
     .. math::
-        x_{t+1} = x_t - \eta_t\, \hat g_t, \qquad
-        \mathbb E\,\hat g_t = \nabla f(x_t), \quad \hat g_t \text{ from a batch } B_t,\ |B_t| = b .
+        x_{k+1} = x_k - \eta_k\, \hat g_k, \qquad
+        \mathbb E\,\hat g_k = \nabla f(x_k), \quad \hat g_k \text{ from a batch } B_k \text{ of } |B| \text{ examples}.
 
     ``batch_size=None`` uses the exact gradient (batch gradient descent). ``sampling="replace"``
     draws every batch independently and uniformly with replacement; ``"shuffle"`` walks through a
-    fresh random permutation of the examples each epoch, :math:`\lceil N/b\rceil` steps per epoch
+    fresh random permutation of the examples each epoch, :math:`\lceil N/|B|\rceil` steps per epoch
     (the last batch of an epoch may be smaller). Each run of a sweep draws its own batches; the
     whole sweep is reproducible from ``seed``. The objective must be a
     :class:`~lessons_src.objectives.base.FiniteSum`.

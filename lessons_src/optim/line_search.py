@@ -22,7 +22,7 @@ def armijo_holds(objective: Objective, x: ArrayLike, lr: ArrayLike, c: ArrayLike
     r"""Whether the step :math:`\eta` from ``x`` decreases the loss enough (Armijo's condition):
 
     .. math::
-        f(x - \eta g) \le f(x) - c\,\eta\,\|g\|^2, \qquad g = \nabla f(x).
+        f(x - \eta g) \le f(x) - c_1\,\eta\,\|g\|^2, \qquad g = \nabla f(x).
 
     ``lr`` broadcasts against the batch of points ``x`` (shape ``(..., d)``); the result has the
     batch's shape.
@@ -37,13 +37,13 @@ def armijo_holds(objective: Objective, x: ArrayLike, lr: ArrayLike, c: ArrayLike
 class Armijo(Optimizer):
     r"""Gradient descent with a backtracking (Armijo) line search.
 
-    Each step tries :math:`\eta = \eta_0, \rho\eta_0, \rho^2\eta_0, \dots` and takes the first
+    Each step tries :math:`\eta = \eta_0, \gamma\eta_0, \gamma^2\eta_0, \dots` and takes the first
     that decreases the loss enough (:func:`armijo_holds`):
 
     .. math::
-        f(x - \eta g) \le f(x) - c\,\eta\,\|g\|^2, \qquad g = \nabla f(x).
+        f(x - \eta g) \le f(x) - c_1\,\eta\,\|g\|^2, \qquad g = \nabla f(x).
 
-    ``lr`` is :math:`\eta_0`, ``shrink`` is :math:`\rho \in (0, 1)`, ``c`` is :math:`c \in (0, 1)`.
+    ``lr`` is :math:`\eta_0`, ``shrink`` is :math:`\gamma \in (0, 1)`, ``c`` is :math:`c_1 \in (0, 1)`.
     After ``max_backtracks`` failures the step is taken with the last, smallest :math:`\eta`. The
     state keeps the step count, the accepted :math:`\eta` per run and the number of loss
     evaluations spent (each trial costs one).
