@@ -55,7 +55,8 @@ class MinibatchSGD(Optimizer):
 
     .. math::
         x_{k+1} = x_k - \eta_k\, \hat g_k, \qquad
-        \mathbb E\,\hat g_k = \nabla f(x_k), \quad \hat g_k \text{ from a batch } B_k \text{ of } |B| \text{ examples}.
+        \mathbb E\,\hat g_k = \nabla f(x_k), \quad
+        \hat g_k \text{ from a batch } B_k \text{ of } |B| \text{ examples}.
 
     ``batch_size=None`` uses the exact gradient (batch gradient descent). ``sampling="replace"``
     draws every batch independently and uniformly with replacement; ``"shuffle"`` walks through a
