@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# every chapter of the book (book/chNN_name.ipynb) has an assignment (book/_assignments/chNN.ipynb)
-CHAPTERS = sorted({p.name[:4] for p in (REPO / "book").glob("ch[0-9][0-9]_*.ipynb")})
+BOOK_CHAPTERS = sorted({p.name[:4] for p in (REPO / "book").glob("ch[0-9][0-9]_*.ipynb")})
+CHAPTERS = sorted(p.stem for p in (REPO / "book" / "_assignments").glob("ch[0-9][0-9].ipynb"))
 
 pytest.importorskip("otter", reason="the grader is not installed (make test installs it: "
                     "book/_assignments/requirements.txt)")
@@ -51,8 +51,16 @@ def assignments(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_masters_ask_otter_to_check_the_reference_solutions() -> None:
+def test_every_chapter_has_an_assignment() -> None:
+    missing = [name for name in BOOK_CHAPTERS if name not in CHAPTERS]
+    assert not missing, (
+        f"chapters without an autograded assignment: {', '.join(missing)}; add "
+        "book/_assignments/chNN.ipynb, an otter-grader master notebook like the others (README: Grading)"
+    )
     assert len(CHAPTERS) >= 10
+
+
+def test_masters_ask_otter_to_check_the_reference_solutions() -> None:
     for name in CHAPTERS:
         master = nbformat.read(REPO / "book" / "_assignments" / f"{name}.ipynb", as_version=4)
         config = master.cells[0].source
