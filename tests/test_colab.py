@@ -40,12 +40,16 @@ import ipywidgets as widgets
 import lessons_src
 from ipywidgets.widgets.widget import _instances
 
+def holds(box, target):
+    return any(child is target or holds(child, target) for child in getattr(box, "children", ()))
+
+
 sliders = [w for w in list(_instances.values()) if isinstance(w, widgets.SelectionSlider)]
 report = {"sliders": len(sliders), "prefix": sys.prefix, "package": lessons_src.__file__}
 if sliders:
     slider = sliders[0]
     output = next(w for w in list(_instances.values())
-                  if isinstance(w, widgets.VBox) and slider in w.children).children[-1]
+                  if isinstance(w, widgets.VBox) and holds(w, slider)).children[-1]
     before = output.outputs[0]["data"]["image/png"]
     slider.index = (slider.index + 1) % len(slider.options)
     report["slider"] = slider.description
