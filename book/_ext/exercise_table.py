@@ -7,7 +7,7 @@ Every ``{exercise}`` carries its metadata as classes (documented in CONTRIBUTING
     :class: type-code difficulty-2 minutes-20 autograded
     ```
 
-* ``type-proof`` | ``type-computation`` | ``type-code``: exactly one;
+* ``type-proof`` | ``type-computation`` | ``type-code`` | ``type-concept``: exactly one;
 * ``difficulty-1`` | ``difficulty-2`` | ``difficulty-3``: exactly one;
 * ``minutes-N``: exactly one, the minutes a student needs;
 * ``autograded``: optional, the exercise has an autograder test.
@@ -44,7 +44,7 @@ from sphinx_exercise.nodes import (
 
 #: Reading speed for technical prose with mathematics (words per minute).
 WORDS_PER_MINUTE = 150
-TYPES = {"proof": "proof/derivation", "computation": "computation", "code": "code"}
+TYPES = {"proof": "proof/derivation", "computation": "computation", "code": "code", "concept": "concept"}
 #: A chapter's main page is ``book/chNN_topic``; its sub-pages live in ``book/chNN/``.
 CHAPTER = re.compile(r"(?:^|/)ch(\d+)(?:_[^/]*$|/)")
 #: Text inside these nodes is not prose to read (code, outputs, formulas, exercises, solutions).
