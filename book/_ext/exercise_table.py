@@ -43,7 +43,7 @@ from sphinx_exercise.nodes import (
 )
 
 #: Reading speed for technical prose with mathematics (words per minute).
-WORDS_PER_MINUTE = 150
+WORDS_PER_MINUTE = 200  # the rate the chapter openings use
 TYPES = {"proof": "proof/derivation", "computation": "computation", "code": "code", "concept": "concept"}
 #: A chapter's main page is ``book/chNN_topic``; its sub-pages live in ``book/chNN/``.
 CHAPTER = re.compile(r"(?:^|/)ch(\d+)(?:_[^/]*$|/)")
@@ -124,7 +124,7 @@ def parse_metadata(exercise: Exercise, classes: list[str]) -> Exercise:
 def reading_minutes(words: int) -> int:
     """Minutes to read ``words`` words of prose, rounded up to a multiple of 5.
 
-    >>> reading_minutes(0), reading_minutes(1), reading_minutes(1500), reading_minutes(1501)
+    >>> reading_minutes(0), reading_minutes(1), reading_minutes(2000), reading_minutes(2001)
     (0, 5, 10, 15)
     """
     return 5 * math.ceil(words / WORDS_PER_MINUTE / 5)
