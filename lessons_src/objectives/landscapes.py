@@ -118,7 +118,7 @@ class Saddle(Objective):
 
 
 def _logistic_parts(z: Array) -> tuple[Array, Array]:
-    r"""The logistic :math:`\sigma(z)` and :math:`\sigma(z)(1-\sigma(z))`, without overflow."""
+    r"""The logistic :math:`\operatorname{sigmoid}(z)` and its derivative, without overflow."""
     t = np.tanh(z / 2)
     return (1 + t) / 2, (1 - t**2) / 4
 
@@ -167,15 +167,17 @@ class DoubleWell(Objective):
 
 
 class Cliff(Objective):
-    r"""A gentle bowl with a cliff: a drop of height :math:`h`, width about :math:`w`, at :math:`c`,
+    r"""A gentle bowl with a cliff: a drop of height :math:`h`, width about :math:`w`, at
+    :math:`x_c` (``at``),
 
     .. math::
-        f(x) = \tfrac12 a x^2 + h\,\sigma\!\left(\frac{c - x}{w}\right), \qquad
-        \sigma(z) = \frac{1}{1 + e^{-z}} .
+        f(x) = \tfrac12 a x^2 + h\,\operatorname{sigmoid}\!\left(\frac{x_c - x}{w}\right),
+        \qquad \operatorname{sigmoid}(z) = \frac{1}{1 + e^{-z}} .
 
+    With :math:`u = (x_c - x)/w` and :math:`s = \operatorname{sigmoid}(u)(1 - \operatorname{sigmoid}(u))`:
     With :math:`u = (c - x)/w` and :math:`s = \sigma(u)(1 - \sigma(u))`:
     :math:`f'(x) = a x - \frac{h}{w} s` and
-    :math:`f''(x) = a + \frac{h}{w^2}\, s\,(1 - 2\sigma(u))`.
+    :math:`f''(x) = a + \frac{h}{w^2}\, s\,(1 - 2\operatorname{sigmoid}(u))`.
     On the cliff face the slope reaches about :math:`h/(4w)`, far steeper than the bowl.
     """
 

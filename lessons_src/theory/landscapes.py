@@ -14,22 +14,22 @@ def saddle_escape_steps(lr: ArrayLike, negative_curvature: ArrayLike, offset: Ar
                         reach: ArrayLike) -> Array:
     r"""Steps gradient descent needs to leave a quadratic saddle.
 
-    Along the direction of curvature :math:`-\mu < 0` the offset grows as
-    :math:`|y_k| = (1 + \eta\mu)^k |y_0|`, so :math:`|y_k| \ge r` first when
+    Along the direction of curvature :math:`-c < 0` the offset grows as
+    :math:`|y_k| = (1 + \eta c)^k |y_0|`, so :math:`|y_k| \ge r` first when
 
     .. math::
-        k = \left\lceil \frac{\ln(r / |y_0|)}{\ln(1 + \eta\mu)} \right\rceil .
+        k = \left\lceil \frac{\ln(r / |y_0|)}{\ln(1 + \eta c)} \right\rceil .
     """
-    lr, mu = np.asarray(lr, dtype=float), np.asarray(negative_curvature, dtype=float)
+    lr, c = np.asarray(lr, dtype=float), np.asarray(negative_curvature, dtype=float)
     ratio = np.asarray(reach, dtype=float) / np.abs(np.asarray(offset, dtype=float))
-    return np.ceil(np.log(ratio) / np.log1p(lr * mu) - 1e-12).astype(int)
+    return np.ceil(np.log(ratio) / np.log1p(lr * c) - 1e-12).astype(int)
 
 
 def ripple_radius(lr: ArrayLike, bowl_curvature: float, ripple_bound: float) -> Array:
     r"""How far gradient descent strays on a bowl with ripples, :math:`f'(x) = a x + r(x)`.
 
-    If :math:`|r| \le B` and :math:`0 < \eta < 2/a`, then with :math:`q = |1 - \eta a| < 1`,
-    :math:`\limsup_k |x_k| \le \eta B / (1 - q)`; for :math:`\eta \le 1/a` that is :math:`B/a`.
+    If :math:`|r| \le R` and :math:`0 < \eta < 2/a`, then with :math:`q = |1 - \eta a| < 1`,
+    :math:`\limsup_k |x_k| \le \eta R / (1 - q)`; for :math:`\eta \le 1/a` that is :math:`R/a`.
     """
     lr = np.asarray(lr, dtype=float)
     q = np.abs(1 - lr * bowl_curvature)
