@@ -175,7 +175,6 @@ class Cliff(Objective):
         \qquad \operatorname{sigmoid}(z) = \frac{1}{1 + e^{-z}} .
 
     With :math:`u = (x_c - x)/w` and :math:`s = \operatorname{sigmoid}(u)(1 - \operatorname{sigmoid}(u))`:
-    With :math:`u = (c - x)/w` and :math:`s = \sigma(u)(1 - \sigma(u))`:
     :math:`f'(x) = a x - \frac{h}{w} s` and
     :math:`f''(x) = a + \frac{h}{w^2}\, s\,(1 - 2\operatorname{sigmoid}(u))`.
     On the cliff face the slope reaches about :math:`h/(4w)`, far steeper than the bowl.
