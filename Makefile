@@ -13,6 +13,7 @@ CELL_TIMEOUT ?= 60
 ## book: install the book's requirements, fetch its JavaScript, build the HTML into _build/html,
 ## then write the Jupyter editions of the chapters into _build/notebooks (see `notebooks`)
 book: $(VENV)/.book-setup $(VENDOR)
+	rm -rf _build/.jupyter_cache
 	$(BIN)/jupyter-book build -W -n --keep-going .
 	$(BIN)/python book/_ext/editions.py
 
