@@ -135,7 +135,7 @@ class Adam(Optimizer):
 
     def step(self, objective: Objective, x: Array, state: AdamState):
         g = objective.grad(x)
-        if np.any(self.weight_decay):  # L2 regularisation: the decay joins the gradient
+        if np.any(self.weight_decay):  # L2: the decay joins the gradient
             g = g + self.weight_decay * x
         return self._adam_step(g, x, state)
 
@@ -266,8 +266,9 @@ class NAdam(Optimizer):
         m = self.beta1 * state.mu + (1 - self.beta1) * g
         v = self.beta2 * state.nu + (1 - self.beta2) * g**2
         denominator = np.sqrt(v / (1 - self.beta2**t)) + self.eps
-        x_next = (x - lr * (1 - mu) / (1 - mu_product) * g / denominator
-                  - lr * mu_next / (1 - mu_product * mu_next) * m / denominator)
+        now = lr * (1 - mu) / (1 - mu_product)                 # weight of g_t
+        ahead = lr * mu_next / (1 - mu_product * mu_next)        # weight of m_t
+        x_next = x - now * g / denominator - ahead * m / denominator
         return x_next, NAdamState(t, m, v, mu_product)
 
 
