@@ -51,6 +51,9 @@ def test_batches_of_models_and_minibatches(digits):
     thetas = np.stack([model.initial_point(seed) for seed in range(3)])
     np.testing.assert_allclose(model.grad(thetas)[1], model.grad(thetas[1]), rtol=1e-13)
     assert model.value(thetas).shape == (3,)
+    held = digits.images[100:150], digits.labels[100:150]
+    np.testing.assert_allclose(model.loss_on(thetas, *held)[2], model.loss_on(thetas[2], *held))
+    np.testing.assert_allclose(model.accuracy(thetas, *held)[0], model.accuracy(thetas[0], *held))
     every = np.arange(100)
     np.testing.assert_allclose(model.minibatch_grad(thetas[0], every), model.grad(thetas[0]),
                                rtol=1e-12)

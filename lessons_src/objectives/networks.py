@@ -97,8 +97,9 @@ class _Classifier(Objective):
 
     def loss_on(self, theta: ArrayLike, inputs: ArrayLike, labels: ArrayLike) -> Array:
         """Mean cross-entropy on other data (a validation set), without the penalty."""
-        log_p = _log_softmax(self.scores(theta, inputs))
-        return -np.take_along_axis(log_p, np.asarray(labels)[..., None], axis=-1)[..., 0].mean(-1)
+        log_p = _log_softmax(self.scores(theta, inputs))             # (..., N, classes)
+        picked = np.broadcast_to(np.asarray(labels)[:, None], (*log_p.shape[:-1], 1))
+        return -np.take_along_axis(log_p, picked, axis=-1)[..., 0].mean(-1)
 
     def _select(self, index: ArrayLike | None) -> tuple[Array, Array]:
         if index is None:
