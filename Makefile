@@ -8,7 +8,7 @@ ASSIGNMENTS  ?= _build/assignments
 GRADES       ?= _build/grades.csv
 CELL_TIMEOUT ?= 60
 
-.PHONY: book notebooks student-site pdf pdf-print test lint outputs clean assignments grade
+.PHONY: book notebooks student-site pdf pdf-print test lint outputs clean assignments grade glue-dump glue-compare
 
 ## book: install the book's requirements, fetch its JavaScript, build the HTML into _build/html,
 ## then write the Jupyter editions of the chapters into _build/notebooks (see `notebooks`)
@@ -92,3 +92,12 @@ lint: $(VENV)/.test-setup
 
 clean:
 	rm -rf _build book/_vendor
+
+## glue-dump: every number the last build glued into the book, into GLUE (default _build/glue.json);
+## glue-compare: what changed between two dumps (make glue-compare BEFORE=a.json AFTER=b.json)
+GLUE ?= _build/glue.json
+glue-dump:
+	$(BIN)/python book/_ext/glue_values.py dump $(GLUE)
+
+glue-compare:
+	$(BIN)/python book/_ext/glue_values.py compare $(BEFORE) $(AFTER)
