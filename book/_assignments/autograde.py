@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
-import pickle
 import re
 import shutil
 import subprocess
@@ -37,15 +35,17 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from grading import MAX_NOTEBOOK, grade_file, points_possible  # noqa: E402
+from sandbox import Limits, SandboxUnavailableError, check_available  # noqa: E402
+
 REPO = HERE.parents[1]
 ASSIGNMENT_NAME = re.compile(r"^ch\d\d$")
-CHECK_CELL = re.compile(r'^\s*grader\.check\(\s*"(?P<question>[^"]+)"\s*\)\s*$')
-TIMEOUT_ERROR = "CellTimeoutError"
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,325 +162,184 @@ def assign(out: Path, names: Iterable[str] = (), jobs: int = 2) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# grade: one submission (runs in its own process)
+# grade: a folder, one submission at a time in a fresh process, each in its own sandbox
 # --------------------------------------------------------------------------------------------
 
-
-@dataclass
-class Outcome:
-    """The grade of one submission: points per question and a note for the instructor."""
-
-    scores: dict[str, float] = field(default_factory=dict)
-    note: str = ""
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Loads otter's results object and refuses anything else.
-
-    The results file is written by the kernel, that is by the submission's own process, so it
-    is untrusted: a plain ``pickle.load`` would run whatever a crafted file asks for. Only
-    classes (never functions or modules) of otter, basic types and exceptions are let through.
-    """
-
-    _BASIC = frozenset({"dict", "list", "tuple", "set", "frozenset", "str", "int", "float", "bool",
-                        "complex", "bytes"})
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module.split(".")[0] != "otter" and module != "builtins":
-            raise pickle.UnpicklingError(f"refused to load {module}.{name} from the results file")
-        found = super().find_class(module, name)
-        if isinstance(found, type) and (
-            (module != "builtins" and found.__module__.split(".")[0] == "otter")
-            or (module == "builtins" and (name in self._BASIC or issubclass(found, BaseException)))
-        ):
-            return found
-        raise pickle.UnpicklingError(f"refused to load {module}.{name} from the results file")
+def csv_safe(value: Any) -> Any:
+    """A gradebook cell that a spreadsheet will not run as a formula (OWASP's CSV injection rule)."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
-def _sandbox_argv(work: Path, checks: Path, results: Path, runtime: Path) -> list[str]:
-    """The bubblewrap command line that the kernel runs under."""
-    import importlib.util
-
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        raise RuntimeError("bwrap not found: install bubblewrap (apt-get install bubblewrap) "
-                           "or grade without a sandbox (--no-sandbox)")
-    argv = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-            "--clearenv", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    for system in ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32"):
-        argv += ["--ro-bind-try", system, system]
-    readable = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
-    spec = importlib.util.find_spec("lessons_src")
-    if spec and spec.submodule_search_locations:
-        readable |= {Path(p).resolve() for p in spec.submodule_search_locations}
-    for path in sorted(readable):
-        argv += ["--ro-bind", str(path), str(path)]
-    argv += ["--ro-bind", str(runtime), str(runtime), "--ro-bind", str(checks), str(checks),
-             "--bind", str(results), str(results), "--bind", str(work), str(work)]
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp",
-           "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "LANG": "C.UTF-8",
-           "PYTHONNOUSERSITE": "1", "TMPDIR": "/tmp"}
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # this machine's OpenBLAS workaround
-        if var in os.environ:
-            env[var] = os.environ[var]
-    for key, value in env.items():
-        argv += ["--setenv", key, value]
-    # the sandbox's own root (mount points) read-only too: only /tmp and the work folder are writable
-    return [*argv, "--remount-ro", "/", "--chdir", str(work), "--"]
-
-
-def _write_kernelspec(root: Path, prefix: list[str]) -> None:
-    """A ``python3`` kernelspec under ``root`` (put first on JUPYTER_PATH) that runs ``prefix``."""
-    spec_dir = root / "kernels" / "python3"
-    spec_dir.mkdir(parents=True)
-    spec = {
-        "argv": [*prefix, sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (grading)",
-        "language": "python",
-        "interrupt_mode": "message",  # signals would stop at the sandbox's own process
-    }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec))
-
-
-def _question_after(cells: list[Any], index: int) -> str | None:
-    """The question that cell ``index`` checks, or whose ``grader.check`` cell follows it."""
-    if "descent_check" in cells[index].metadata:
-        return cells[index].metadata["descent_check"]
-    for cell in cells[index + 1:]:
-        match = CHECK_CELL.match(cell.source) if cell.cell_type == "code" else None
-        if match:
-            return match.group("question")
-    return None
-
-
-def _load_hidden_tests(bundle: Path) -> dict[str, float]:
-    """Question name -> points possible, from the bundle's test files (instructor's own code)."""
-    from otter.nbmeta_config import NBMetadataConfig
-    from otter.test_files import create_test_file
-
-    return {p.stem: float(create_test_file(str(p), NBMetadataConfig()).possible)
-            for p in sorted((bundle / "tests").glob("*.py"))}
-
-
-def grade_one(submission: Path, bundle: Path, cell_timeout: int, sandbox: bool) -> Outcome:
-    """Grade one notebook with otter's grading preprocessor, in a sandboxed kernel."""
-    import nbformat
-
-    possible = _load_hidden_tests(bundle)
-    zero = {q: 0.0 for q in possible}
-    data = submission.read_bytes()
-    if not data.strip():
-        return Outcome(zero, "empty file: nothing to grade")
+def label_of(path: Path) -> str | None:
+    """The assignment a notebook names in its metadata, if it names one (None for anything else)."""
     try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-        if not isinstance(nb.get("cells"), list):
-            raise ValueError("it has no list of cells")
-    except Exception as error:  # any unreadable file gets a row saying why
-        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
-        return Outcome(zero, f"not a readable notebook: {reason}")
-    notes = []
-    expected = json.loads((bundle / "otter_config.json").read_text()).get("assignment_name")
-    found = nb.metadata.get("otter", {}).get("assignment_name")
-    if found and expected and found != expected:
-        notes.append(f"this is the {found} notebook, graded as {expected}")
-
-    with tempfile.TemporaryDirectory(prefix="descent-grade-") as tmp:
-        root = Path(tmp).resolve()
-        work, checks, results, runtime, jupyter = (root / d for d in ("work", "checks", "results",
-                                                                      "runtime", "jupyter"))
-        for d in (work, checks, results, runtime):
-            d.mkdir()
-        nb_path = work / "submission.ipynb"
-        nbformat.write(nb, nb_path)
-        prefix = _sandbox_argv(work, checks, results, runtime) if sandbox else []
-        _write_kernelspec(jupyter, prefix)
-        os.environ["JUPYTER_PATH"] = str(jupyter)
-        os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
-        tests = sorted((bundle / "tests").glob("*.py"))
-        try:
-            executed, stopped = _execute(nb, work, checks, results, runtime, tests, cell_timeout)
-        except Exception as error:  # a dead kernel must not stop the whole run
-            notes.append(f"grading stopped: {type(error).__name__}: {str(error).splitlines()[0][:160]}"
-                         if str(error) else f"grading stopped: {type(error).__name__}")
-            return Outcome(zero, "; ".join(notes))
-        graded = _read_results(results / "results.pkl")
-
-    timed_out = [_question_after(executed.cells, i) or f"cell {i}" for i in stopped]
-    if timed_out:
-        notes.append(f"stopped after {cell_timeout} s: {', '.join(dict.fromkeys(timed_out))}")
-    if graded is None:
-        notes.append("otter wrote no results (the notebook interfered with the grader?)")
-        return Outcome(zero, "; ".join(notes))
-    scores = {q: min(max(float(graded.results[q].score), 0.0), possible[q]) if q in graded.results else 0.0
-              for q in possible}
-    return Outcome(scores, "; ".join(notes))
-
-
-def _read_results(path: Path) -> Any:
-    """otter's GradingResults from the kernel's results file, or None."""
-    from otter.test_files import GradingResults
-
-    try:
-        with path.open("rb") as f:
-            results = _RestrictedUnpickler(io.BytesIO(f.read())).load()
-    except Exception:  # a missing or refused file means no results
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 16 << 20:
+            return None
+        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+        name = meta.get("otter", {}).get("assignment_name")
+    except Exception:  # unreadable files are reported when graded
         return None
-    return results if isinstance(results, GradingResults) else None
-
-
-def _execute(nb: Any, work: Path, checks: Path, results: Path, runtime: Path, tests: list[Path],
-             cell_timeout: int) -> tuple[Any, list[int]]:
-    """Run ``nb`` the way ``otter.execute.grade_notebook`` does, with these changes.
-
-    The kernel is the sandboxed ``python3`` kernelspec; a cell is interrupted after
-    ``cell_timeout`` seconds and the run goes on; each question is checked in a cell of its own,
-    after the student's last cell; and the hidden tests reach the kernel only then. Returns the executed
-    notebook and the indices of the cells that were stopped.
-    """
-    import nbformat
-    from nbconvert.preprocessors import ExecutePreprocessor
-    from otter.execute.logging import start_server
-    from otter.execute.preprocessor import GradingPreprocessor
-    from traitlets.config import Config
-
-    stopped: list[Any] = []
-    # One check cell per question, so that a test that hangs (it calls a looping answer) is
-    # stopped on its own and the other questions are still checked.
-    for test in tests:
-        check = nbformat.v4.new_code_cell(f'import otter\notter.Notebook().check("{test.stem}")')
-        check.metadata["descent_check"] = test.stem
-        nb.cells.append(check)
-
-    class GradingExecutor(ExecutePreprocessor):
-        async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> Any:
-            stopped.append(cell)
-            return await super()._async_handle_timeout(timeout, cell)
-
-        def preprocess_cell(self, cell: Any, resources: Any, index: int) -> Any:
-            if cell.metadata.get("descent_check") and not any(checks.iterdir()):
-                (results / "results.pkl").unlink(missing_ok=True)
-                for test in tests:
-                    shutil.copy(test, checks / test.name)
-            return super().preprocess_cell(cell, resources, index)
-
-    config = Config()
-    (host, port), stop_server = start_server()
-    grading = None
-    try:
-        config.GradingPreprocessor.cwd = None
-        config.GradingPreprocessor.seed = None
-        config.GradingPreprocessor.seed_variable = None
-        config.GradingPreprocessor.otter_log = None
-        config.GradingPreprocessor.variables = None
-        config.GradingPreprocessor.test_dir = str(checks)
-        config.GradingPreprocessor.tests_glob = []  # the check cells above run every test
-        config.GradingPreprocessor.results_path = str(results / "results.pkl")
-        config.GradingPreprocessor.logging_server_host = host
-        config.GradingPreprocessor.logging_server_port = port
-        config.GradingPreprocessor.force_python3_kernel = True
-        config.ExecutePreprocessor.allow_errors = True
-        config.ExecutePreprocessor.timeout = cell_timeout
-        config.ExecutePreprocessor.interrupt_on_timeout = True
-        config.ExecutePreprocessor.error_on_timeout = {
-            "ename": TIMEOUT_ERROR,
-            "evalue": f"the cell ran longer than {cell_timeout} s and was interrupted",
-            "traceback": [],
-        }
-        grading = GradingPreprocessor(config=config)
-        nb, _ = grading.preprocess(nb)
-        # the kernel's connection file must be where the sandbox can read it
-        config.KernelManager.connection_file = str(runtime / "kernel.json")
-        executed, _ = GradingExecutor(config=config).preprocess(nb, {"metadata": {"path": str(work)}})
-    finally:
-        stop_server()
-        if grading is not None:
-            grading.cleanup()
-    return executed, [i for i, cell in enumerate(executed.cells) if any(cell is s for s in stopped)]
-
-
-# --------------------------------------------------------------------------------------------
-# grade: a folder
-# --------------------------------------------------------------------------------------------
+    return name if isinstance(name, str) and ASSIGNMENT_NAME.match(name) else None
 
 
 def detect_assignment(files: list[Path]) -> str | None:
-    """The assignment named in the notebooks' metadata, if they agree on one."""
-    names = set()
-    for path in files:
-        try:
-            meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
-            name = meta.get("otter", {}).get("assignment_name")
-        except Exception:  # unreadable files are reported when graded
-            continue
-        if isinstance(name, str) and ASSIGNMENT_NAME.match(name):
-            names.add(name)
-    return names.pop() if len(names) == 1 else None
+    """The assignment that most notebooks name, if more than half of those naming one agree."""
+    from collections import Counter
+
+    counts = Counter(name for name in map(label_of, files) if name)
+    if not counts:
+        return None
+    name, count = counts.most_common(1)[0]
+    return name if count * 2 > sum(counts.values()) else None
 
 
-def _grade_in_child(path: Path, bundle: Path, cell_timeout: int, sandbox: bool,
-                    submission_timeout: int) -> Outcome:
-    """Grade one file in a fresh process, stopped (with its sandbox) after the time limit."""
-    with tempfile.TemporaryDirectory(prefix="descent-outcome-") as tmp:
-        out = Path(tmp) / "outcome.json"
-        cmd = [sys.executable, str(Path(__file__).resolve()), "grade-one", str(path),
-               "--bundle", str(bundle), "--cell-timeout", str(cell_timeout), "--result", str(out)]
-        if not sandbox:
-            cmd.append("--no-sandbox")
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            log, _ = proc.communicate(timeout=submission_timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.communicate()
-            return Outcome({}, f"grading stopped after {submission_timeout} s for the whole notebook")
-        if proc.returncode != 0 or not out.exists():
-            last = log.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            return Outcome({}, f"the grader failed on this file: {last[0][:200]}")
-        data = json.loads(out.read_text())
-        return Outcome(data["scores"], data["note"])
+def _grade_in_child(path: Path, bundle: Path, limits: Limits, sandbox: bool, workdir: Path) -> dict[str, Any]:
+    """Grade one file in a fresh process of the grader's own; its outcome as a dict."""
+    out = Path(tempfile.mkdtemp(prefix="outcome-", dir=workdir)) / "outcome.json"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "grade-one", str(path), "--bundle", str(bundle),
+           "--limits", json.dumps(asdict(limits)), "--result", str(out)]
+    if not sandbox:
+        cmd.append("--no-sandbox")
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        log, _ = proc.communicate(timeout=limits.total_timeout + 300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.communicate()
+        return {"scores": {}, "note": f"the grader gave up after {limits.total_timeout + 300:g} s",
+                "tests": [], "student_notes": []}
+    if proc.returncode != 0 or not out.exists():
+        last = log.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        return {"scores": {}, "note": f"the grader failed on this file: {last[0][:200]}", "tests": [],
+                "student_notes": []}
+    return json.loads(out.read_text())
+
+
+def _safe_stem(name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "submission"
+    return stem[:100]
+
+
+def feedback_text(assignment: str, file: str, outcome: dict[str, Any], possible: dict[str, float]) -> str:
+    """The student's feedback: every test with its points, result and hint; no hidden value."""
+    total = sum(outcome["scores"].get(q, 0.0) for q in possible)
+    lines = [f"# Feedback: assignment {assignment}", "",
+             f"Submission `{file}`: **{total:g} of {sum(possible.values()):g} points**.", ""]
+    if outcome.get("student_notes"):
+        lines += ["## Notes", ""] + [f"- {note}" for note in outcome["student_notes"]] + [""]
+    for question, worth in possible.items():
+        lines += [f"## {question}: {outcome['scores'].get(question, 0.0):g} of {worth:g} points", "",
+                  "| test | points | result | what to check |", "| --- | --- | --- | --- |"]
+        for test in (t for t in outcome.get("tests", []) if t["question"] == question):
+            kind = "hidden" if test["hidden"] else "public"
+            earned = f"{test['points']:g} of {test['points']:g}" if test["passed"] else f"0 of {test['points']:g}"
+            hint = "" if test["passed"] else test["hint"]
+            if not test["passed"] and not test["hidden"] and test["detail"]:
+                hint = f"{hint} (the check said: {test['detail']})".strip()
+            cell = hint.replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| {test['name']} ({kind}) | {earned} | {'passed' if test['passed'] else 'failed'} | {cell} |")
+        lines.append("")
+    lines += ["Hidden tests run your functions on inputs you have not seen; their expected values stay "
+              "with the grader.", ""]
+    return "\n".join(lines)
+
+
+def summary_text(assignment: str, rows: list[dict[str, Any]], possible: dict[str, float]) -> str:
+    """Per question, how many submissions earned each score (for the instructor)."""
+    from collections import Counter
+
+    columns = [*possible, "total"]
+    counts = {c: Counter(float(r[c]) for r in rows) for c in columns}
+    scores = sorted({s for c in columns for s in counts[c]})
+    lines = [f"# Scores of {assignment}: {len(rows)} file(s)", "",
+             "| score | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
+    for score in scores:
+        lines.append(f"| {score:g} | " + " | ".join(str(counts[c].get(score, 0) or "") for c in columns) + " |")
+    means = [sum(float(r[c]) for r in rows) / max(len(rows), 1) for c in columns]
+    lines.append("| mean | " + " | ".join(f"{m:.2f}" for m in means) + " |")
+    lines.append("| possible | " + " | ".join(f"{v:g}" for v in [*possible.values(), sum(possible.values())]) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def grade(submissions: Path, assignments: Path, out: Path, assignment: str | None = None,
-          cell_timeout: int = 60, jobs: int = 2, sandbox: bool = True,
-          submission_timeout: int = 900) -> list[dict[str, Any]]:
-    """Grade every file in ``submissions``; write and return the CSV rows."""
+          limits: Limits | None = None, jobs: int = 2, sandbox: bool = True,
+          feedback: Path | None = None) -> list[dict[str, Any]]:
+    """Grade every entry of ``submissions``; write the gradebook, the feedback and a summary."""
+    limits = limits or Limits()
     if not submissions.is_dir():
         raise SystemExit(f"SUBMISSIONS must be a folder of notebooks, got {submissions}")
-    files = sorted(p for p in submissions.iterdir() if p.is_file() and not p.name.startswith("."))
-    notebooks = [p for p in files if p.suffix == ".ipynb"]
-    name = assignment or detect_assignment(notebooks)
+    entries = sorted(submissions.iterdir())
+    name = assignment or detect_assignment(entries)
     if name is None:
         raise SystemExit("cannot tell which assignment these notebooks are: pass ASSIGNMENT=chNN")
     bundle = assignments / "autograder" / name
     if not (bundle / "tests").is_dir():
         raise SystemExit(f"no grader bundle at {bundle}: run `make assignments` first")
-    if sandbox and shutil.which("bwrap") is None:
-        raise SystemExit("bwrap not found: install bubblewrap (apt-get install bubblewrap), "
-                         "or pass --no-sandbox to grade without one")
-    possible = _load_hidden_tests(bundle)
+    if sandbox:
+        try:
+            check_available()
+        except SandboxUnavailableError as error:
+            raise SystemExit(f"cannot build the grading sandbox: {error}") from None
+    possible = points_possible(bundle)
+    feedback = feedback or out.parent / f"{out.stem}-feedback"
 
-    def one(path: Path) -> Outcome:
-        if path.suffix != ".ipynb":
-            return Outcome({}, f"not a notebook ({path.suffix or 'no extension'}): not graded")
-        return _grade_in_child(path.resolve(), bundle.resolve(), cell_timeout, sandbox, submission_timeout)
+    with tempfile.TemporaryDirectory(prefix="descent-grader-") as tmp:
+        workdir = Path(tmp)
+        copies = {}
+        for path in entries:  # a private copy of each regular file, read once, never followed
+            if path.is_file() and not path.is_symlink():
+                copy = workdir / f"{len(copies)}{path.suffix if path.suffix in ('.ipynb', '.zip') else ''}"
+                with path.open("rb") as src:
+                    copy.write_bytes(src.read(MAX_NOTEBOOK + 1))
+                copies[path] = copy
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        outcomes = list(pool.map(one, files))
+        def one(path: Path) -> dict[str, Any]:
+            if path.is_symlink():
+                return {"scores": {}, "note": "a symbolic link: not graded", "tests": [],
+                        "student_notes": ["A symbolic link is not a submission."]}
+            if not path.is_file():
+                return {"scores": {}, "note": "not a file: not graded", "tests": [], "student_notes": []}
+            if path.suffix not in (".ipynb", ".zip"):
+                why = f"not a notebook ({path.suffix or 'no extension'}): not graded"
+                return {"scores": {}, "note": why, "tests": [], "student_notes": [why[0].upper() + why[1:] + "."]}
+            return _grade_in_child(copies[path], bundle.resolve(), limits, sandbox, workdir)
 
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            outcomes = list(pool.map(one, entries))
+
+    # the gradebook, written once, by the grader, from its own results
     rows = []
-    for path, outcome in zip(files, outcomes, strict=True):
-        scores = {q: outcome.scores.get(q, 0.0) for q in possible}
-        rows.append({"student": path.stem, "file": path.name, **scores,
-                     "total": sum(scores.values()), "possible": sum(possible.values()),
-                     "note": outcome.note})
+    for path, outcome in zip(entries, outcomes, strict=True):
+        scores = {q: min(max(float(outcome["scores"].get(q, 0.0)), 0.0), possible[q]) for q in possible}
+        rows.append({"student": path.stem, "file": path.name, **scores, "total": sum(scores.values()),
+                     "possible": sum(possible.values()), "note": outcome["note"]})
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="") as f:
+    with out.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=["student", "file", *possible, "total", "possible", "note"])
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: (f"{v:g}" if isinstance(v, float) else v) for k, v in row.items()})
-    print(f"graded {len(rows)} file(s) of {name} into {out}", flush=True)
+            writer.writerow({k: csv_safe(v) for k, v in row.items()})
+    shutil.rmtree(feedback, ignore_errors=True)
+    feedback.mkdir(parents=True)
+    used: set[str] = set()
+    for path, outcome in zip(entries, outcomes, strict=True):
+        stem = _safe_stem(path.name)
+        while stem in used:
+            stem += "_"
+        used.add(stem)
+        (feedback / f"{stem}.md").write_text(feedback_text(name, path.name, outcome, possible), encoding="utf-8")
+    summary = summary_text(name, rows, possible)
+    (out.parent / f"{out.stem}-summary.md").write_text(summary, encoding="utf-8")
+    print(summary, flush=True)
+    print(f"graded {len(rows)} file(s) of {name} into {out}; feedback for students in {feedback}/", flush=True)
     return rows
 
 
@@ -502,26 +361,32 @@ def main(argv: list[str] | None = None) -> None:
     p_grade.add_argument("--assignments", type=Path, default=REPO / "_build" / "assignments",
                          help="the folder `assign` wrote")
     p_grade.add_argument("--out", type=Path, default=REPO / "_build" / "grades.csv")
+    p_grade.add_argument("--feedback", type=Path, default=None,
+                         help="folder for the students' feedback files (default: next to --out)")
     p_grade.add_argument("--assignment", default=None, help="chNN (default: from the notebooks)")
-    p_grade.add_argument("--cell-timeout", type=int, default=60)
-    p_grade.add_argument("--submission-timeout", type=int, default=900)
+    p_grade.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout)
+    p_grade.add_argument("--submission-timeout", type=float, default=Limits.total_timeout)
+    p_grade.add_argument("--memory-mib", type=int, default=Limits.memory >> 20)
     p_grade.add_argument("--jobs", type=int, default=2)
-    p_grade.add_argument("--no-sandbox", action="store_true")
+    p_grade.add_argument("--no-sandbox", action="store_true",
+                         help="run the notebooks without isolation: only for notebooks you trust")
     p_one = sub.add_parser("grade-one", help=argparse.SUPPRESS)
     p_one.add_argument("submission", type=Path)
     p_one.add_argument("--bundle", type=Path, required=True)
-    p_one.add_argument("--cell-timeout", type=int, default=60)
+    p_one.add_argument("--limits", required=True)
     p_one.add_argument("--result", type=Path, required=True)
     p_one.add_argument("--no-sandbox", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "assign":
         assign(args.out, args.names, args.jobs)
     elif args.command == "grade":
-        grade(args.submissions, args.assignments, args.out, args.assignment or None,
-              args.cell_timeout, args.jobs, not args.no_sandbox, args.submission_timeout)
+        limits = Limits(cell_timeout=args.cell_timeout, total_timeout=args.submission_timeout,
+                        memory=args.memory_mib << 20)
+        grade(args.submissions, args.assignments, args.out, args.assignment or None, limits, args.jobs,
+              not args.no_sandbox, args.feedback)
     else:
-        outcome = grade_one(args.submission, args.bundle, args.cell_timeout, not args.no_sandbox)
-        args.result.write_text(json.dumps({"scores": outcome.scores, "note": outcome.note}))
+        outcome = grade_file(args.submission, args.bundle, Limits(**json.loads(args.limits)), not args.no_sandbox)
+        args.result.write_text(json.dumps(asdict(outcome)))
 
 
 if __name__ == "__main__":

@@ -38,14 +38,14 @@ def _describe(error: BaseException) -> str:
 def _reply(fd: int, message: dict[str, Any]) -> None:
     try:
         wire.write_frame(fd, message)
-    except wire.Unsendable as error:
+    except wire.UnsendableError as error:
         wire.write_frame(fd, {"kind": "unsendable", "what": str(error)})
 
 
 def _value(value: Any) -> dict[str, Any]:
     try:
         return {"kind": "value", "value": wire.encode(value)}
-    except wire.Unsendable as error:
+    except wire.UnsendableError as error:
         return {"kind": "unsendable", "what": str(error)}
     except RecursionError:
         return {"kind": "unsendable", "what": "a value nested too deeply"}

@@ -68,11 +68,11 @@ class Limits:
     cpu_time: int = 900            # seconds of CPU time per process (rlimit)
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailableError(RuntimeError):
     """The machine cannot build the sandbox (no bubblewrap, not root, no control groups)."""
 
 
-class SessionDied(RuntimeError):
+class SessionDiedError(RuntimeError):
     """The student's process ended, or was killed, before answering."""
 
 
@@ -121,7 +121,7 @@ def make_cgroups(name: str, limits: Limits) -> list[Path]:
         parent.mkdir(exist_ok=True)
         controllers = (mounts["unified"] / "cgroup.subtree_control").read_text().split()
         if not {"memory", "pids"} <= set(controllers):
-            raise SandboxUnavailable("cgroup v2 without the memory and pids controllers enabled")
+            raise SandboxUnavailableError("cgroup v2 without the memory and pids controllers enabled")
         (parent / "cgroup.subtree_control").write_text("+memory +pids")
         group = parent / name
         group.mkdir()
@@ -131,7 +131,7 @@ def make_cgroups(name: str, limits: Limits) -> list[Path]:
             swap.write_text("0")
         (group / "pids.max").write_text(str(limits.processes))
         return [group]
-    raise SandboxUnavailable("no memory and pids control groups on this machine")
+    raise SandboxUnavailableError("no memory and pids control groups on this machine")
 
 
 def cgroup_events(groups: list[Path]) -> dict[str, int]:
@@ -245,13 +245,13 @@ def launch(config_path: Path) -> None:
 
 
 def check_available() -> None:
-    """Raise :class:`SandboxUnavailable` saying why, if this machine cannot build the sandbox."""
+    """Raise :class:`SandboxUnavailableError` saying why, if this machine cannot build the sandbox."""
     missing = [tool for tool in ("bwrap", "unshare", "setpriv", "mount") if shutil.which(tool) is None]
     if missing:
-        raise SandboxUnavailable(f"missing {', '.join(missing)}: install bubblewrap and util-linux "
+        raise SandboxUnavailableError(f"missing {', '.join(missing)}: install bubblewrap and util-linux "
                                  "(apt-get install bubblewrap util-linux mount)")
     if os.geteuid() != 0:
-        raise SandboxUnavailable(
+        raise SandboxUnavailableError(
             "the grader builds its sandbox as root (control groups, a size-limited tmpfs, then it "
             "drops to the user nobody): run it with sudo, or in a container or VM where you are root")
     name = f"probe-{uuid.uuid4().hex[:8]}"
@@ -406,7 +406,7 @@ class Session:
         while not self.ready:
             if self._time_left() <= 0:
                 self.log.out_of_time = True
-                raise SessionDied(f"the notebook used its {self.limits.total_timeout:g} s")
+                raise SessionDiedError(f"the notebook used its {self.limits.total_timeout:g} s")
             self._spawn()
             current = None
             try:
@@ -427,13 +427,13 @@ class Session:
                 self._kill()
                 if current is None or self._time_left() <= 0:
                     self.log.out_of_time = True
-                    raise SessionDied(f"the notebook used its {self.limits.total_timeout:g} s") from None
+                    raise SessionDiedError(f"the notebook used its {self.limits.total_timeout:g} s") from None
                 self.log.skipped[current] = f"ran past {self.limits.cell_timeout:g} s"
             except (EOFError, wire.WireError, OSError) as error:
                 oom_before = self.log.oom_kills
                 self._kill()
                 if current is None:
-                    raise SessionDied(f"the process ended before its first cell ({type(error).__name__})") from None
+                    raise SessionDiedError(f"the process ended before its first cell ({type(error).__name__})") from None
                 self.log.skipped[current] = (f"ran out of its {self.limits.memory >> 20} MiB of memory"
                                              if self.log.oom_kills > oom_before else "ended the process")
 
@@ -448,13 +448,13 @@ class Session:
             reply = self.reader.read(time.monotonic() + max(timeout, 0.0))
         except TimeoutError:
             self._kill()
-            raise SessionDied(f"the call ran past {self.limits.cell_timeout:g} s and was stopped") from None
+            raise SessionDiedError(f"the call ran past {self.limits.cell_timeout:g} s and was stopped") from None
         except (EOFError, BrokenPipeError, OSError, wire.WireError) as error:
             oom_before = self.log.oom_kills
             self._kill()
             if self.log.oom_kills > oom_before:
-                raise SessionDied(f"the call ran out of its {self.limits.memory >> 20} MiB of memory") from None
-            raise SessionDied(f"the student's process ended during the call ({type(error).__name__})") from None
+                raise SessionDiedError(f"the call ran out of its {self.limits.memory >> 20} MiB of memory") from None
+            raise SessionDiedError(f"the student's process ended during the call ({type(error).__name__})") from None
         return reply
 
     def lookup(self, name: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ class WireError(Exception):
     """A frame or a value that does not follow the protocol."""
 
 
-class Unsendable(TypeError):
+class UnsendableError(TypeError):
     """A value that is not plain data, found while encoding it in the sandbox."""
 
 
@@ -58,9 +58,9 @@ def _npy(array: np.ndarray) -> str:
 
 
 def encode(value: Any, depth: int = 0) -> Any:
-    """``value`` as JSON-ready plain data, or :class:`Unsendable` naming what is not."""
+    """``value`` as JSON-ready plain data, or :class:`UnsendableError` naming what is not."""
     if depth > MAX_DEPTH:
-        raise Unsendable(f"a value nested deeper than {MAX_DEPTH} levels")
+        raise UnsendableError(f"a value nested deeper than {MAX_DEPTH} levels")
     if value is None or type(value) in (bool, int, str):
         return value
     if type(value) is float:
@@ -68,7 +68,7 @@ def encode(value: Any, depth: int = 0) -> Any:
     if isinstance(value, np.ndarray | np.generic):
         array = np.asarray(value)
         if array.dtype.kind not in ARRAY_KINDS:
-            raise Unsendable(f"a NumPy value of dtype {array.dtype}")
+            raise UnsendableError(f"a NumPy value of dtype {array.dtype}")
         return {"$": "npscalar" if isinstance(value, np.generic) else "ndarray", "npy": _npy(array)}
     if type(value) is list:
         return [encode(v, depth + 1) for v in value]
@@ -76,7 +76,7 @@ def encode(value: Any, depth: int = 0) -> Any:
         return {"$": "tuple", "items": [encode(v, depth + 1) for v in value]}
     if type(value) is dict:
         return {"$": "dict", "items": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
-    raise Unsendable(f"an object of type {type(value).__name__}")
+    raise UnsendableError(f"an object of type {type(value).__name__}")
 
 
 def _array(text: Any) -> np.ndarray:
@@ -144,7 +144,7 @@ def write_frame(fd: int, message: dict[str, Any]) -> None:
     """Send one JSON message on file descriptor ``fd``."""
     body = json.dumps(message, allow_nan=False).encode()
     if len(body) > MAX_FRAME:
-        raise Unsendable(f"a message of {len(body)} bytes, more than the limit of {MAX_FRAME}")
+        raise UnsendableError(f"a message of {len(body)} bytes, more than the limit of {MAX_FRAME}")
     data = struct.pack(">I", len(body)) + body
     while data:
         data = data[os.write(fd, data):]
