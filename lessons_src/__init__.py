@@ -60,7 +60,7 @@ from .optim import (
     WriteBackAdam,
     make_optimizer,
 )
-from .runner import Trajectory, continuation, run, run_online
+from .runner import Trajectory, continuation, is_diverged, run, run_online
 from .schedules import Schedule
 from .viz import Slider, interact, plots
 
@@ -106,6 +106,7 @@ __all__ = [
     "first_below",
     "first_true",
     "interact",
+    "is_diverged",
     "make_optimizer",
     "objectives",
     "optim",

@@ -1,12 +1,14 @@
 """The loop: step an optimizer on an objective and keep the whole trajectory.
 
 A sweep is one call: give an optimizer array-valued hyperparameters (or give several start
-points) and every run steps together as one array computation. A run whose iterate overflows is
-stopped, its remaining points are NaN, and it is flagged as diverged with the step where it
-happened; the other runs go on. No numpy warning escapes. ``record=`` keeps the optimizer's state
-after every step (Adam's moments, AdaGrad's squares, the accepted Armijo step, ...), so no
-chapter writes the loop again. Online learning (:func:`run_online`) and continuation
-(:func:`continuation`) are this same loop over a sequence of objectives.
+points) and every run steps together as one array computation. What counts as divergence is
+defined once, in :func:`is_diverged`: a run whose iterate overflows is stopped, its remaining
+points are NaN, and it is flagged as diverged with the step where it happened (the other runs go
+on); a run that ends at a value far above its start is flagged too. No numpy warning escapes.
+``record=`` keeps the optimizer's state after every step (Adam's moments, AdaGrad's squares, the
+accepted Armijo step, ...), so no chapter writes the loop again. Online learning
+(:func:`run_online`) and continuation (:func:`continuation`) are this same loop over a sequence
+of objectives.
 """
 
 from __future__ import annotations
@@ -27,13 +29,56 @@ from .optim.base import Optimizer
 #: objective of the course has exploded long before, and its values are still finite here.
 DIVERGENCE_BOUND = 1e50
 
+#: A run that ends with :math:`f(x_T) > f(x_0) + \text{rise}\,(\lvert f(x_0)\rvert + 1)` counts
+#: as diverged, even when its iterate stayed below :data:`DIVERGENCE_BOUND` (a run that flew off
+#: and then froze, e.g. RAdam on Rosenbrock's function at :math:`f \approx 10^{70}`).
+DIVERGENCE_RISE = 1e10
+
+
+def is_diverged(
+    start_values: ArrayLike,
+    final_values: ArrayLike,
+    final_points: ArrayLike | None = None,
+    *,
+    bound: float = DIVERGENCE_BOUND,
+    rise: float = DIVERGENCE_RISE,
+) -> np.ndarray:
+    r"""The course's one definition of a diverged run, per run of a batch.
+
+    A run diverged if its final value :math:`f(x_T)` is not finite (NaN marks a run the runner
+    stopped), if a coordinate of its final point is not finite or larger in size than ``bound``,
+    or if it ended far above where it started:
+
+    .. math::
+        f(x_T) > f(x_0) + \text{rise}\,\bigl(\lvert f(x_0)\rvert + 1\bigr).
+
+    ``start_values`` and ``final_values`` have the batch's shape; ``final_points`` (optional) has
+    shape ``(*batch, d)``. Example: ``is_diverged(24.2, 2.6e70)`` is ``True``.
+    """
+    if not (np.isfinite(bound) and bound > 0):
+        raise ValueError(f"bound must be a positive finite number, got {bound!r}")
+    if not (np.isfinite(rise) and rise > 0):
+        raise ValueError(f"rise must be a positive finite number, got {rise!r}")
+    with np.errstate(all="ignore"):
+        start = np.asarray(start_values, dtype=float)
+        final = np.asarray(final_values, dtype=float)
+        if start.shape != final.shape and start.ndim and final.ndim:
+            start, final = np.broadcast_arrays(start, final)
+        high = ~(final <= start + rise * (np.abs(start) + 1))  # NaN or far above: diverged
+        if final_points is not None:
+            points = np.asarray(final_points, dtype=float)
+            high = high | ~np.all(np.abs(points) <= bound, axis=-1)
+        return np.asarray(high, dtype=bool)
+
 
 @dataclass(frozen=True, eq=False)
 class Trajectory:
     """Everything a run visited.
 
-    ``points`` has shape ``(steps + 1, *batch, d)``: row 0 is the start. Rows from
-    ``diverged_at`` on are NaN for a run that diverged (``diverged_at`` is -1 for the others).
+    ``points`` has shape ``(steps + 1, *batch, d)``: row 0 is the start. ``diverged`` follows
+    :func:`is_diverged`. For a run whose iterate overflowed, ``diverged_at`` is the step where it
+    did and the rows from there on are NaN; a run that stayed finite but ended far above its start
+    has ``diverged_at == steps`` and keeps its points; ``diverged_at`` is -1 for the other runs.
     ``states`` holds the recorded fields of the optimizer's state (see :func:`run`): field name
     to an array whose row ``k`` is the state after ``k`` steps (row 0 is ``init``'s).
     """
@@ -100,6 +145,7 @@ def run(
     steps: int,
     *,
     bound: float = DIVERGENCE_BOUND,
+    rise: float = DIVERGENCE_RISE,
     objective_at: Callable[[int], Objective] | None = None,
     record: bool | Sequence[str] = False,
 ) -> Trajectory:
@@ -116,6 +162,8 @@ def run(
     ``Trajectory.states`` (``record=("nu",)`` keeps only the fields named); e.g. Adam's
     ``states["nu"]`` is :math:`v_t` for :math:`t = 0, \dots, T`. A run that diverged keeps the
     state it had when it stopped.
+
+    ``bound`` and ``rise`` are the thresholds of :func:`is_diverged`, which decides ``diverged``.
     """
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
         raise TypeError(f"steps must be an integer, got {steps!r}")
@@ -147,7 +195,12 @@ def run(
                     break
                 x = np.where(escaped[..., None], np.nan, x)
             points[k] = x
-    return Trajectory(objective, optimizer, points, diverged_at >= 0, diverged_at, recorder.states)
+        last = points[-1]
+        start_values = objective.value(points[0])
+        final_values = np.where(diverged_at >= 0, np.nan, objective.value(np.nan_to_num(last)))
+    diverged = is_diverged(start_values, final_values, last, bound=bound, rise=rise)
+    diverged_at = np.where(diverged & (diverged_at < 0), steps, diverged_at)
+    return Trajectory(objective, optimizer, points, diverged, diverged_at, recorder.states)
 
 
 class _Recorder:

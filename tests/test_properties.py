@@ -28,7 +28,7 @@ from lessons_src import (
     Wiggly,
     run,
 )
-from lessons_src.runner import DIVERGENCE_BOUND
+from lessons_src.runner import DIVERGENCE_BOUND, DIVERGENCE_RISE
 
 EXAMPLES = 200
 STEPS = 200
@@ -134,17 +134,24 @@ def sweeps(draw, names=tuple(SPACES)):
 
 def assert_no_silent_nan(trajectory, steps: int) -> None:
     """Every run is either finite and within the bound throughout, or flagged as diverged at a
-    step k ≥ 1 with finite points before k and only NaN from k on."""
+    step k ≥ 1 with finite points before k and only NaN from k on, or finite throughout and
+    flagged at its last step because it ended far above its start (is_diverged)."""
     points = trajectory.points.reshape(steps + 1, -1, trajectory.points.shape[-1])
     diverged = np.asarray(trajectory.diverged).reshape(-1)
     diverged_at = np.asarray(trajectory.diverged_at).reshape(-1)
+    values = np.asarray(trajectory.values).reshape(steps + 1, -1)
     for r in range(points.shape[1]):
-        k = diverged_at[r] if diverged[r] else steps + 1
-        if diverged[r]:
+        overflowed = bool(np.isnan(points[-1, r]).any())
+        k = diverged_at[r] if overflowed else steps + 1
+        if diverged[r] and overflowed:
             assert 1 <= k <= steps
             assert np.all(np.isnan(points[k:, r]))
+        elif diverged[r]:  # finite, but far above the start
+            assert diverged_at[r] == steps
+            assert values[-1, r] > values[0, r] + DIVERGENCE_RISE * (abs(values[0, r]) + 1)
         else:
             assert diverged_at[r] == -1
+            assert not overflowed
         assert np.all(np.isfinite(points[:k, r]))
         assert np.all(np.abs(points[:k, r]) <= DIVERGENCE_BOUND)
 
