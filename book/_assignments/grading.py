@@ -185,9 +185,10 @@ def grade_notebook(nb: Any, bundle: Path, limits: Limits, sandbox: bool = True) 
                         detail=detail)))
                     outcome.scores[question] += float(case.points or 0) if passed else 0.0
             log = session.log
+    # cells are numbered from 1, as a reader counts them
     for cell, why in sorted(log.skipped.items()):
-        notes.append(f"cell {cell} left out: it {why}")
-        outcome.student_notes.append(f"Cell {cell} was left out of grading: it {why}.")
+        notes.append(f"cell {cell + 1} left out: it {why}")
+        outcome.student_notes.append(f"Cell {cell + 1} was left out of grading: it {why}.")
     if log.pids_limited:
         notes.append(f"hit the limit of {limits.processes} processes")
         outcome.student_notes.append(f"Your notebook tried to start more than {limits.processes} processes.")
@@ -201,9 +202,9 @@ def grade_notebook(nb: Any, bundle: Path, limits: Limits, sandbox: bool = True) 
         outcome.student_notes.append(f"Grading stopped after {limits.total_timeout:g} s for the whole notebook.")
     if log.cell_errors:
         first = min(log.cell_errors)
-        notes.append(f"{len(log.cell_errors)} cell(s) raised, first cell {first}: {log.cell_errors[first]}")
+        notes.append(f"{len(log.cell_errors)} cell(s) raised, first cell {first + 1}: {log.cell_errors[first]}")
         for cell, error in sorted(log.cell_errors.items()):
-            outcome.student_notes.append(f"Cell {cell} raised {_first_line(error, 200)}")
+            outcome.student_notes.append(f"Cell {cell + 1} raised {_first_line(error, 200)}")
     failed = [t for t in outcome.tests if not t["passed"]]
     for test in failed:
         notes.append(f"{test['question']} {test['name']}: {test['detail']}")

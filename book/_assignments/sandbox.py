@@ -434,8 +434,12 @@ class Session:
                 self._kill()
                 if current is None:
                     raise SessionDiedError(f"the process ended before its first cell ({type(error).__name__})") from None
-                self.log.skipped[current] = (f"ran out of its {self.limits.memory >> 20} MiB of memory"
-                                             if self.log.oom_kills > oom_before else "ended the process")
+                if isinstance(error, wire.WireError):
+                    self.log.skipped[current] = f"broke the grader's protocol ({error})"
+                elif self.log.oom_kills > oom_before:
+                    self.log.skipped[current] = f"ran out of its {self.limits.memory >> 20} MiB of memory"
+                else:
+                    self.log.skipped[current] = "ended the process"
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -449,7 +453,11 @@ class Session:
         except TimeoutError:
             self._kill()
             raise SessionDiedError(f"the call ran past {self.limits.cell_timeout:g} s and was stopped") from None
-        except (EOFError, BrokenPipeError, OSError, wire.WireError) as error:
+        except wire.WireError as error:
+            self._kill()
+            raise SessionDiedError(f"the student's process broke the grader's protocol ({error}) and was "
+                                   "stopped") from None
+        except (EOFError, BrokenPipeError, OSError) as error:
             oom_before = self.log.oom_kills
             self._kill()
             if self.log.oom_kills > oom_before:
