@@ -107,7 +107,7 @@ def test_student_notebooks_hold_public_checks_and_no_hidden_test_or_solution(
 # grading a hostile class: honest submissions and the attacks a motivated student would write
 # --------------------------------------------------------------------------------------------
 
-CELL_TIMEOUT = 5
+CELL_TIMEOUT = 8
 MEMORY_MIB = 512  # the default is 2048; a smaller limit is reached within the cell timeout
 ATTACK_MARKER = "DESCENT-ATTACK-WAS-HERE"
 
@@ -434,7 +434,7 @@ def notebook(assignments: Path, q1: str | None, q2: str | None, label: str | Non
              before: str | None = None) -> object:
     """The student notebook of assignment 1 with these answers (None leaves the `...`)."""
     nb = nbformat.read(assignments / "student" / "ch01.ipynb", as_version=4)
-    cells = [c for c in nb.cells if "otter_answer_cell" in c.metadata.get("tags", [])]
+    cells = [c for c in nb.cells if c.cell_type == "code" and "otter_answer_cell" in c.metadata.get("tags", [])]
     for cell, answer in zip(cells, (q1, q2), strict=True):
         if answer is not None:
             cell.source = answer
@@ -536,7 +536,7 @@ def test_honest_work_gets_the_predicted_score(hostile_class: dict[str, object], 
 
     assert scores("honest_correct.ipynb") == full and rows["honest_correct.ipynb"]["note"] == ""
     assert scores("honest_export.zip") == full
-    assert scores("honest_wrong_q2.ipynb") == [possible["q1"], 1.0]  # the public check passes
+    assert scores("honest_wrong_q2.ipynb") == [possible["q1"], 0.0]
     assert scores("honest_only_q1.ipynb") == [possible["q1"], 0.0]
     assert scores("honest_raises.ipynb") == full and "RuntimeError: a broken first cell" in rows["honest_raises.ipynb"]["note"]
     assert scores("honest_loops.ipynb") == [0.0, possible["q2"]]

@@ -166,3 +166,36 @@ def test_no_solution_in_the_search_index(sites):
                 checked += 1
                 assert student_doc not in _docs_of(student_index, stem), (docname, stem)
     assert checked >= 10, f"only {checked} solution-only words found in the full site's index"
+
+
+def test_launch_buttons_open_the_student_editions(sites):
+    """The full site's Binder and Colab buttons open `notebooks`; the student site's open
+    `notebooks-student`, the editions without solutions (published by the Book workflow)."""
+    full, student = sites
+    pattern = re.compile(r'href="(https://(?:mybinder\.org|colab\.research\.google\.com)/[^"]+)"')
+    for site, branch, other in ((full, "notebooks", "notebooks-student"), (student, "notebooks-student", None)):
+        links = [link for page in _pages(site) for link in pattern.findall(page.read_text(encoding="utf-8"))]
+        assert links, f"no launch buttons on {site}"
+        for link in links:
+            assert f"/{branch}" in link or f"ref={branch}" in link or f"/{branch}?" in link, (site, link)
+            if other:
+                assert other not in link, (site, link)
+
+
+def test_the_student_branch_holds_the_student_editions(tmp_path):
+    """`editions.py branch DIR --edition student` lays out the notebooks without solutions."""
+    import subprocess
+    import sys
+
+    if not (BUILD / "notebooks" / "student").is_dir():
+        pytest.skip("no editions: run `make book` first")
+    target = tmp_path / "branch-student"
+    subprocess.run([sys.executable, str(ROOT / "book" / "_ext" / "editions.py"), "branch", str(target),
+                    "--build-dir", str(BUILD), "--edition", "student"], check=True)
+    chapters = sorted(target.glob("book/ch*.ipynb"))
+    assert len(chapters) >= 14
+    for chapter in chapters:
+        student = chapter.read_text(encoding="utf-8")
+        full = (BUILD / "notebooks" / "full" / chapter.name).read_text(encoding="utf-8")
+        assert student == (BUILD / "notebooks" / "student" / chapter.name).read_text(encoding="utf-8")
+        assert ("Solution" in full) and ("Solution" not in student or student.count("Solution") < full.count("Solution")), chapter.name

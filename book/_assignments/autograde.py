@@ -82,18 +82,34 @@ def repository_url() -> str:
     return match.group(1)
 
 
-def setup_cell_source(name: str, public_checks: dict[str, str]) -> str:
-    """The student notebook's first cell: install when missing, write the public checks."""
+def pinned_commit() -> str:
+    """The commit of ``lessons_src`` the student notebooks install: DESCENT_COMMIT, or git's HEAD."""
+    pinned = os.environ.get("DESCENT_COMMIT", "").strip()
+    if pinned:
+        return pinned
+    try:
+        result = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                check=True)
+    except (OSError, subprocess.CalledProcessError):
+        raise SystemExit("cannot pin lessons_src for the student notebooks: this is not a git checkout; "
+                         "set DESCENT_COMMIT to the commit (or tag) of the public repository to install") from None
+    return result.stdout.strip()
+
+
+def setup_cell_source(name: str, public_checks: dict[str, str], commit: str) -> str:
+    """The student notebook's setup cell: install when missing, write the public checks."""
     checks = ",\n".join(f"    {q!r}: {src!r}" for q, src in sorted(public_checks.items()))
     return f"""\
-# Setup: run this cell first. Where the course's package or the grader is missing (Colab), it
-# installs them; then it writes this assignment's public checks to descent_checks/{name}/, where
-# grader.check("q1") and friends find them. Your grade also uses further checks you do not see.
+#@title Setup: run this cell first (no need to read it)
+# Where the course's package or the grader is missing (Colab), this installs them, pinned to the
+# version this assignment was written for; then it writes the public checks that
+# grader.check("q1") runs to descent_checks/{name}/.
 import importlib.util
 import pathlib
 import shlex
 
-needed = {{"otter": "{otter_requirement()}", "lessons_src": "lessons_src @ git+{repository_url()}"}}
+needed = {{"otter": "{otter_requirement()}",
+          "lessons_src": "lessons_src @ git+{repository_url()}@{commit}"}}
 missing = [requirement for module, requirement in needed.items() if importlib.util.find_spec(module) is None]
 if missing:
     %pip install --quiet {{shlex.join(missing)}}
@@ -111,13 +127,72 @@ grader = otter.Notebook(tests_dir=str(checks_dir))
 """
 
 
+IDENTITY_CELL = """\
+**Your name:** _type it here_
+
+**Your student ID:** _type it here_
+"""
+
+SUBMIT_CELLS = ("""\
+## Submit
+
+Save the notebook (File → Save), then run the cell below. It makes a zip file next to this notebook, with a link to download it: hand in that zip (or the
+`.ipynb` itself). Your grade comes from running your notebook from top to bottom in a fresh
+kernel, so restart the kernel and run every cell once before you submit.""",
+                "grader.export(pdf=False, force_save=True)")
+
+
+def question_points(test_file: Path) -> tuple[float, float]:
+    """(public, hidden) points of one question, from the grader's test file."""
+    from otter.test_files import ExceptionTestFile
+
+    cases = ExceptionTestFile.from_file(str(test_file)).test_cases
+    return (sum(float(c.points or 0) for c in cases if not c.hidden),
+            sum(float(c.points or 0) for c in cases if c.hidden))
+
+
+def lay_out_student_notebook(nb: Any, name: str, public: dict[str, str], bundle_tests: dict[str, Path],
+                             commit: str) -> None:
+    """Title first, then the student's name and ID, the folded setup, every question with its
+    points, and a last cell that packages the submission."""
+    import nbformat
+
+    locked = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.metadata.get("editable") is False]
+    answers = [i for i, c in enumerate(nb.cells) if "otter_answer_cell" in c.metadata.get("tags", [])]
+    questions = sorted(bundle_tests)
+    prompts = []
+    for answer in answers:
+        before = [i for i in locked if i < answer and i not in prompts]
+        if before:
+            prompts.append(before[-1])
+    prompts = sorted(dict.fromkeys(prompts))
+    if len(prompts) != len(questions):
+        raise RuntimeError(f"{name}: found {len(prompts)} question prompts for {len(questions)} questions")
+    for number, (index, question) in enumerate(zip(prompts, questions, strict=True), start=1):
+        shown, hidden = question_points(bundle_tests[question])
+        heading = (f"### Question {number} ({question}): {shown + hidden:g} points\n\n"
+                   f"*{shown:g} from the public checks in `grader.check(\"{question}\")`, {hidden:g} from "
+                   "checks you do not see.*\n\n")
+        nb.cells[index].source = heading + nb.cells[index].source
+    setup = nbformat.v4.new_code_cell(setup_cell_source(name, public, commit))
+    setup.metadata.update({"jupyter": {"source_hidden": True}, "cellView": "form", "tags": ["setup"]})
+    identity = nbformat.v4.new_markdown_cell(IDENTITY_CELL)
+    identity.metadata["tags"] = ["student-identity"]
+    title = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown")
+    nb.cells.insert(title + 1, identity)
+    nb.cells.insert(title + 2, setup)
+    submit_text, submit_code = SUBMIT_CELLS
+    nb.cells.append(nbformat.v4.new_markdown_cell(submit_text))
+    nb.cells.append(nbformat.v4.new_code_cell(submit_code))
+
+
 def hidden_test_names(test_file: Path) -> list[str]:
     """Names of the hidden test functions in an otter exception-format test file."""
     source = test_file.read_text()
     return re.findall(r"@test_case\([^)]*hidden=True[^)]*\)\s*\ndef (\w+)", source)
 
 
-def assign_one(master: Path, out: Path) -> None:
+def assign_one(master: Path, out: Path, commit: str) -> None:
     """Run ``otter assign`` on one master notebook; lay out its student and grader files."""
     import nbformat
 
@@ -134,7 +209,8 @@ def assign_one(master: Path, out: Path) -> None:
         dist = work / "dist"
         public = {p.stem: p.read_text() for p in sorted((dist / "student" / "tests").glob("*.py"))}
         nb = nbformat.read(dist / "student" / master.name, as_version=4)
-        nb.cells.insert(0, nbformat.v4.new_code_cell(setup_cell_source(name, public)))
+        bundle_tests = {p.stem: p for p in sorted((dist / "autograder" / "tests").glob("*.py"))}
+        lay_out_student_notebook(nb, name, public, bundle_tests, commit)
         nb.metadata.setdefault("otter", {})["assignment_name"] = name
         text = nbformat.writes(nb)
         bundle = out / "autograder" / name
@@ -156,8 +232,9 @@ def assign_one(master: Path, out: Path) -> None:
 def assign(out: Path, names: Iterable[str] = (), jobs: int = 2) -> None:
     """Build every assignment (or the ones named) into ``out``."""
     chosen = masters(names)
+    commit = pinned_commit()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(assign_one, m, out) for m in chosen]:
+        for future in [pool.submit(assign_one, m, out, commit) for m in chosen]:
             future.result()
 
 

@@ -27,7 +27,8 @@ from typing import Any
 
 import wire
 
-CHECK_CELL = re.compile(r'^\s*grader\.check\(\s*"[^"]+"\s*\)\s*$')
+# the public checks and the export cell: the grader runs the checks itself, and needs no zip
+GRADER_CELL = re.compile(r'^\s*grader\.(check\(\s*"[^"]+"\s*\)|export\([\w=, ]*\))\s*$')
 
 
 def _describe(error: BaseException) -> str:
@@ -58,7 +59,7 @@ def run_cells(shell: Any, cells: list[Any], skip: set[int], report: int) -> None
             continue
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
-        if CHECK_CELL.match(source):  # the public checks: the grader runs them itself
+        if GRADER_CELL.match(source):
             continue
         wire.write_frame(report, {"event": "start", "cell": index})
         result = shell.run_cell(source, store_history=False)

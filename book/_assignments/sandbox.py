@@ -12,8 +12,8 @@ The boundary. A submission's code runs in a process that
 - has its own process, IPC and hostname namespaces (it sees only its own processes, and an
   environment of a few variables);
 - lives in a control group of its own with :attr:`Limits.memory` bytes of memory (its tmpfs
-  files included) and :attr:`Limits.processes` processes, and under rlimits on CPU time, file
-  size and open files.
+  files included), :attr:`Limits.processes` processes and :attr:`Limits.cpus` cores' worth of CPU
+  time, and under rlimits on CPU time, file size and open files.
 
 Only two pipes cross it: the grader's requests go in (the names to look up, the inputs of the
 hidden tests), and frames of plain data come out (``wire``). Its printed output is read by the
@@ -59,6 +59,7 @@ class Limits:
 
     memory: int = 2 << 30          # bytes, its tmpfs included (control group)
     processes: int = 64            # tasks in its control group
+    cpus: float = 1.0              # CPU cores' worth of time (control group)
     disk: int = 256 << 20          # bytes of its tmpfs (/tmp and the work folder)
     file_size: int = 64 << 20      # bytes, the largest file it may write
     open_files: int = 256
@@ -94,7 +95,7 @@ def _cgroup_mounts() -> dict[str, Path]:
             found.setdefault("unified", mount)
         elif extra[0] == "cgroup":
             for option in extra[-1].split(","):
-                if option in ("memory", "pids"):
+                if option in ("memory", "pids", "cpu"):
                     found[option] = mount
     return found
 
@@ -115,6 +116,12 @@ def make_cgroups(name: str, limits: Limits) -> list[Path]:
         pids.mkdir(parents=True)
         made.append(pids)
         (pids / "pids.max").write_text(str(limits.processes))
+        if "cpu" in mounts:  # one core at most, so that a submission cannot slow down another
+            cpu = mounts["cpu"] / "descent-grader" / name
+            cpu.mkdir(parents=True)
+            made.append(cpu)
+            (cpu / "cpu.cfs_period_us").write_text("100000")
+            (cpu / "cpu.cfs_quota_us").write_text(str(int(100000 * limits.cpus)))
         return made
     if "unified" in mounts:  # v2: needs memory and pids enabled below the mount point
         parent = mounts["unified"] / "descent-grader"
@@ -122,7 +129,8 @@ def make_cgroups(name: str, limits: Limits) -> list[Path]:
         controllers = (mounts["unified"] / "cgroup.subtree_control").read_text().split()
         if not {"memory", "pids"} <= set(controllers):
             raise SandboxUnavailableError("cgroup v2 without the memory and pids controllers enabled")
-        (parent / "cgroup.subtree_control").write_text("+memory +pids")
+        wanted = " ".join(f"+{c}" for c in ("memory", "pids", "cpu") if c in controllers)
+        (parent / "cgroup.subtree_control").write_text(wanted)
         group = parent / name
         group.mkdir()
         (group / "memory.max").write_text(str(limits.memory))
@@ -130,6 +138,8 @@ def make_cgroups(name: str, limits: Limits) -> list[Path]:
         if swap.exists():
             swap.write_text("0")
         (group / "pids.max").write_text(str(limits.processes))
+        if (group / "cpu.max").exists():
+            (group / "cpu.max").write_text(f"{int(100000 * limits.cpus)} 100000")
         return [group]
     raise SandboxUnavailableError("no memory and pids control groups on this machine")
 

@@ -942,12 +942,16 @@ def build_editions(build_dir: Path, root: Path = ROOT) -> list[Path]:
     return changed
 
 
-def lay_out_branch(build_dir: Path, target: Path, root: Path = ROOT) -> None:
-    """Fill ``target`` with what the `notebooks` branch holds: the full editions at their pages'
-    paths (where the launch buttons look) and what Binder needs to build (see BRANCH_FILES)."""
+def lay_out_branch(build_dir: Path, target: Path, root: Path = ROOT, edition_kind: str = "full") -> None:
+    """Fill ``target`` with what a notebooks branch holds: the editions of kind ``edition_kind``
+    at their pages' paths (where the launch buttons look) and what Binder needs to build (see
+    BRANCH_FILES). The full site's buttons open `notebooks` (full editions), the student site's
+    `notebooks-student` (student editions, without solutions)."""
+    if edition_kind not in EDITIONS:
+        raise EditionError(f"unknown edition {edition_kind!r}; choose from {', '.join(EDITIONS)}")
     target.mkdir(parents=True, exist_ok=True)
     for docname in notebook_pages(root):
-        edition = build_dir / "notebooks" / "full" / f"{edition_name(docname, root)}.ipynb"
+        edition = build_dir / "notebooks" / edition_kind / f"{edition_name(docname, root)}.ipynb"
         if not edition.is_file():
             raise EditionError(f"no {edition}: run `python book/_ext/editions.py` first")
         (target / docname).parent.mkdir(parents=True, exist_ok=True)
@@ -968,12 +972,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("target", nargs="?", help="for `branch`: the folder to fill")
     parser.add_argument("--build-dir", type=Path, default=ROOT / "_build",
                         help="the jupyter-book build folder (default: _build)")
+    parser.add_argument("--edition", choices=EDITIONS, default="full",
+                        help="for `branch`: which editions the branch holds (default: full)")
     args = parser.parse_args(argv)
     try:
         if args.command == "branch":
             if not args.target:
                 parser.error("branch needs the folder to fill")
-            lay_out_branch(args.build_dir, Path(args.target))
+            lay_out_branch(args.build_dir, Path(args.target), edition_kind=args.edition)
             print(f"notebooks branch laid out in {args.target}")
             return 0
         changed = build_editions(args.build_dir)
