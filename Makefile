@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 VENDOR := book/_vendor/descent/.complete
 # autograded assignments (book/_assignments): where `assignments` writes, where `grade` writes
 ASSIGNMENTS  ?= _build/assignments
+# the master notebooks (with solutions and hidden tests); a course may keep its own in a private repository
+MASTERS      ?= book/_assignments
 GRADES       ?= _build/grades.csv
 CELL_TIMEOUT ?= 60
 MEMORY_MIB   ?= 2048
@@ -29,7 +31,7 @@ notebooks: $(VENV)/.book-setup
 student-site: $(VENV)/.book-setup $(VENDOR)
 	$(BIN)/python book/_ext/descent_editions.py student-config _build/student/_config.yml
 	$(BIN)/jupyter-book build -W -n --keep-going --config _build/student/_config.yml \
-	  --path-output _build/student .
+	  --toc _build/student/_toc.yml --path-output _build/student .
 	ln -sfn student/_build/html _build/student-html
 
 ## pdf: the printable book, _build/pdf/descent.pdf (with solutions) and descent-student.pdf,
@@ -71,8 +73,8 @@ $(VENV)/.grader-setup: $(VENV)/.book-setup book/_assignments/requirements.txt
 ## grader's bundle with the hidden tests (ASSIGNMENTS/autograder/chNN/), from book/_assignments
 assignments: $(ASSIGNMENTS)/.complete
 
-$(ASSIGNMENTS)/.complete: $(VENV)/.grader-setup book/_assignments/autograde.py $(wildcard book/_assignments/ch*.ipynb)
-	$(BIN)/python book/_assignments/autograde.py assign --out $(ASSIGNMENTS)
+$(ASSIGNMENTS)/.complete: $(VENV)/.grader-setup book/_assignments/autograde.py $(wildcard $(MASTERS)/ch*.ipynb)
+	$(BIN)/python book/_assignments/autograde.py assign --out $(ASSIGNMENTS) --masters $(MASTERS)
 	touch $@
 
 ## grade: grade a folder of submitted notebooks into GRADES (a CSV), each in a sandbox (needs root

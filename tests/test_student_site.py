@@ -199,3 +199,15 @@ def test_the_student_branch_holds_the_student_editions(tmp_path):
         full = (BUILD / "notebooks" / "full" / chapter.name).read_text(encoding="utf-8")
         assert student == (BUILD / "notebooks" / "student" / chapter.name).read_text(encoding="utf-8")
         assert ("Solution" in full) and ("Solution" not in student or student.count("Solution") < full.count("Solution")), chapter.name
+
+
+def test_the_rubrics_are_on_the_full_site_only(sites):
+    """The rubrics give answers away: the student edition has neither the page nor a link to it."""
+    full, student = sites
+    assert (full / "book" / "instructors" / "rubrics.html").is_file()
+    assert "rubrics.html" in (full / "book" / "instructors" / "index.html").read_text(encoding="utf-8")
+    assert not (student / "book" / "instructors" / "rubrics.html").exists()
+    assert not list((student / "_sources").rglob("rubrics*"))
+    for page in student.rglob("*.html"):
+        assert "rubrics.html" not in page.read_text(encoding="utf-8"), page
+    assert "rubric" not in (student / "searchindex.js").read_text(encoding="utf-8").lower()

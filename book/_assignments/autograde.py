@@ -53,9 +53,13 @@ ASSIGNMENT_NAME = re.compile(r"^ch\d\d$")
 # --------------------------------------------------------------------------------------------
 
 
-def masters(names: Iterable[str] = ()) -> list[Path]:
-    """The master notebooks ``chNN.ipynb`` next to this file, all of them or the ones named."""
-    found = sorted(p for p in HERE.glob("ch*.ipynb") if ASSIGNMENT_NAME.match(p.stem))
+def masters(names: Iterable[str] = (), folder: Path = HERE) -> list[Path]:
+    """The master notebooks ``chNN.ipynb`` in ``folder`` (default: next to this file), all of
+    them or the ones named. A course that grades for credit keeps its masters in a private
+    repository and passes that folder (``make assignments MASTERS=...``)."""
+    found = sorted(p for p in folder.glob("ch*.ipynb") if ASSIGNMENT_NAME.match(p.stem))
+    if not found:
+        raise SystemExit(f"no master notebooks chNN.ipynb in {folder}")
     wanted = list(names)
     if not wanted:
         return found
@@ -187,9 +191,11 @@ def lay_out_student_notebook(nb: Any, name: str, public: dict[str, str], bundle_
 
 
 def hidden_test_names(test_file: Path) -> list[str]:
-    """Names of the hidden test functions in an otter exception-format test file."""
-    source = test_file.read_text()
-    return re.findall(r"@test_case\([^)]*hidden=True[^)]*\)\s*\ndef (\w+)", source)
+    """Names of the hidden test functions in an otter exception-format test file (read by otter)."""
+    from otter.test_files import ExceptionTestFile
+
+    cases = ExceptionTestFile.from_file(str(test_file)).test_cases
+    return [c.body.test_func.__name__ for c in cases if c.hidden]
 
 
 def assign_one(master: Path, out: Path, commit: str) -> None:
@@ -229,9 +235,9 @@ def assign_one(master: Path, out: Path, commit: str) -> None:
     print(f"{name}: student/{master.name}, autograder/{name}/ ({len(public)} questions)", flush=True)
 
 
-def assign(out: Path, names: Iterable[str] = (), jobs: int = 2) -> None:
-    """Build every assignment (or the ones named) into ``out``."""
-    chosen = masters(names)
+def assign(out: Path, names: Iterable[str] = (), jobs: int = 2, folder: Path = HERE) -> None:
+    """Build every assignment (or the ones named) of ``folder`` into ``out``."""
+    chosen = masters(names, folder)
     commit = pinned_commit()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for future in [pool.submit(assign_one, m, out, commit) for m in chosen]:
@@ -433,6 +439,7 @@ def main(argv: list[str] | None = None) -> None:
     p_assign.add_argument("names", nargs="*", help="chNN names (default: every master notebook)")
     p_assign.add_argument("--out", type=Path, default=REPO / "_build" / "assignments")
     p_assign.add_argument("--jobs", type=int, default=2)
+    p_assign.add_argument("--masters", type=Path, default=HERE, help="the folder of master notebooks")
     p_grade = sub.add_parser("grade", help="grade a folder of submitted notebooks into a CSV")
     p_grade.add_argument("submissions", type=Path)
     p_grade.add_argument("--assignments", type=Path, default=REPO / "_build" / "assignments",
@@ -455,7 +462,7 @@ def main(argv: list[str] | None = None) -> None:
     p_one.add_argument("--no-sandbox", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "assign":
-        assign(args.out, args.names, args.jobs)
+        assign(args.out, args.names, args.jobs, args.masters)
     elif args.command == "grade":
         limits = Limits(cell_timeout=args.cell_timeout, total_timeout=args.submission_timeout,
                         memory=args.memory_mib << 20)
