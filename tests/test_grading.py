@@ -59,6 +59,17 @@ def test_every_chapter_has_an_assignment() -> None:
     assert len(CHAPTERS) >= 10
 
 
+def test_every_chapter_mentions_its_assignment() -> None:
+    """A reader finds, under a chapter's exercises, that an autograded assignment exists, which
+    exercises it mirrors (the ones whose metadata says `autograded`) and who hands it out."""
+    for name in BOOK_CHAPTERS:
+        pages = [*(REPO / "book").glob(f"{name}_*.ipynb"), *(REPO / "book" / name).glob("*.ipynb")]
+        text = "".join(p.read_text() for p in pages)
+        assert f"`{name}.ipynb`" in text and "make assignments" in text, name
+        for label in re.findall(r":label: (\S+)\\n\",\n\s*\":class: [^\"]*autograded", text):
+            assert f"{{ref}}`{label}`" in text, (name, label)
+
+
 def test_masters_ask_otter_to_check_the_reference_solutions() -> None:
     for name in CHAPTERS:
         master = nbformat.read(REPO / "book" / "_assignments" / f"{name}.ipynb", as_version=4)
