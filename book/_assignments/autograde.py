@@ -92,11 +92,14 @@ def pinned_commit() -> str:
     if pinned:
         return pinned
     try:
-        result = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                check=True)
+        result = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        )
     except (OSError, subprocess.CalledProcessError):
-        raise SystemExit("cannot pin lessons_src for the student notebooks: this is not a git checkout; "
-                         "set DESCENT_COMMIT to the commit (or tag) of the public repository to install") from None
+        raise SystemExit(
+            "cannot pin lessons_src for the student notebooks: this is not a git checkout; "
+            "set DESCENT_COMMIT to the commit (or tag) of the public repository to install"
+        ) from None
     return result.stdout.strip()
 
 
@@ -137,13 +140,16 @@ IDENTITY_CELL = """\
 **Your student ID:** _type it here_
 """
 
-SUBMIT_CELLS = ("""\
+SUBMIT_CELLS = (
+    """\
 ## Submit
 
-Save the notebook (File → Save), then run the cell below. It makes a zip file next to this notebook, with a link to download it: hand in that zip (or the
-`.ipynb` itself). Your grade comes from running your notebook from top to bottom in a fresh
-kernel, so restart the kernel and run every cell once before you submit.""",
-                "grader.export(pdf=False, force_save=True)")
+Save the notebook (File → Save), then run the cell below. It makes a zip file next to this
+notebook, with a link to download it: hand in that zip (or the `.ipynb` itself). Your grade
+comes from running your notebook from top to bottom in a fresh kernel, so restart the kernel
+and run every cell once before you submit.""",
+    "grader.export(pdf=False, force_save=True)",
+)
 
 
 def question_points(test_file: Path) -> tuple[float, float]:
@@ -151,17 +157,22 @@ def question_points(test_file: Path) -> tuple[float, float]:
     from otter.test_files import ExceptionTestFile
 
     cases = ExceptionTestFile.from_file(str(test_file)).test_cases
-    return (sum(float(c.points or 0) for c in cases if not c.hidden),
-            sum(float(c.points or 0) for c in cases if c.hidden))
+    return (
+        sum(float(c.points or 0) for c in cases if not c.hidden),
+        sum(float(c.points or 0) for c in cases if c.hidden),
+    )
 
 
-def lay_out_student_notebook(nb: Any, name: str, public: dict[str, str], bundle_tests: dict[str, Path],
-                             commit: str) -> None:
+def lay_out_student_notebook(
+    nb: Any, name: str, public: dict[str, str], bundle_tests: dict[str, Path], commit: str
+) -> None:
     """Title first, then the student's name and ID, the folded setup, every question with its
     points, and a last cell that packages the submission."""
     import nbformat
 
-    locked = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.metadata.get("editable") is False]
+    locked = [
+        i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.metadata.get("editable") is False
+    ]
     answers = [i for i, c in enumerate(nb.cells) if "otter_answer_cell" in c.metadata.get("tags", [])]
     questions = sorted(bundle_tests)
     prompts = []
@@ -174,9 +185,11 @@ def lay_out_student_notebook(nb: Any, name: str, public: dict[str, str], bundle_
         raise RuntimeError(f"{name}: found {len(prompts)} question prompts for {len(questions)} questions")
     for number, (index, question) in enumerate(zip(prompts, questions, strict=True), start=1):
         shown, hidden = question_points(bundle_tests[question])
-        heading = (f"### Question {number} ({question}): {shown + hidden:g} points\n\n"
-                   f"*{shown:g} from the public checks in `grader.check(\"{question}\")`, {hidden:g} from "
-                   "checks you do not see.*\n\n")
+        heading = (
+            f"### Question {number} ({question}): {shown + hidden:g} points\n\n"
+            f'*{shown:g} from the public checks in `grader.check("{question}")`, {hidden:g} from '
+            "checks you do not see.*\n\n"
+        )
         nb.cells[index].source = heading + nb.cells[index].source
     setup = nbformat.v4.new_code_cell(setup_cell_source(name, public, commit))
     setup.metadata.update({"jupyter": {"source_hidden": True}, "cellView": "form", "tags": ["setup"]})
@@ -208,7 +221,9 @@ def assign_one(master: Path, out: Path, commit: str) -> None:
         shutil.copy(master, work / master.name)
         result = subprocess.run(
             [sys.executable, "-m", "otter", "assign", master.name, "dist"],
-            cwd=work, capture_output=True, text=True,
+            cwd=work,
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise RuntimeError(f"otter assign failed for {master}:\n{result.stdout}\n{result.stderr}")
@@ -286,23 +301,46 @@ def detect_assignment(files: list[Path]) -> str | None:
 def _grade_in_child(path: Path, bundle: Path, limits: Limits, sandbox: bool, workdir: Path) -> dict[str, Any]:
     """Grade one file in a fresh process of the grader's own; its outcome as a dict."""
     out = Path(tempfile.mkdtemp(prefix="outcome-", dir=workdir)) / "outcome.json"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "grade-one", str(path), "--bundle", str(bundle),
-           "--limits", json.dumps(asdict(limits)), "--result", str(out)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "grade-one",
+        str(path),
+        "--bundle",
+        str(bundle),
+        "--limits",
+        json.dumps(asdict(limits)),
+        "--result",
+        str(out),
+    ]
     if not sandbox:
         cmd.append("--no-sandbox")
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         log, _ = proc.communicate(timeout=limits.total_timeout + 300)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, 9)
         proc.communicate()
-        return {"scores": {}, "note": f"the grader gave up after {limits.total_timeout + 300:g} s",
-                "tests": [], "student_notes": []}
+        return {
+            "scores": {},
+            "note": f"the grader gave up after {limits.total_timeout + 300:g} s",
+            "tests": [],
+            "student_notes": [],
+        }
     if proc.returncode != 0 or not out.exists():
         last = log.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        return {"scores": {}, "note": f"the grader failed on this file: {last[0][:200]}", "tests": [],
-                "student_notes": []}
+        return {
+            "scores": {},
+            "note": f"the grader failed on this file: {last[0][:200]}",
+            "tests": [],
+            "student_notes": [],
+        }
     return json.loads(out.read_text())
 
 
@@ -314,24 +352,38 @@ def _safe_stem(name: str) -> str:
 def feedback_text(assignment: str, file: str, outcome: dict[str, Any], possible: dict[str, float]) -> str:
     """The student's feedback: every test with its points, result and hint; no hidden value."""
     total = sum(outcome["scores"].get(q, 0.0) for q in possible)
-    lines = [f"# Feedback: assignment {assignment}", "",
-             f"Submission `{file}`: **{total:g} of {sum(possible.values()):g} points**.", ""]
+    lines = [
+        f"# Feedback: assignment {assignment}",
+        "",
+        f"Submission `{file}`: **{total:g} of {sum(possible.values()):g} points**.",
+        "",
+    ]
     if outcome.get("student_notes"):
         lines += ["## Notes", ""] + [f"- {note}" for note in outcome["student_notes"]] + [""]
     for question, worth in possible.items():
-        lines += [f"## {question}: {outcome['scores'].get(question, 0.0):g} of {worth:g} points", "",
-                  "| test | points | result | what to check |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"## {question}: {outcome['scores'].get(question, 0.0):g} of {worth:g} points",
+            "",
+            "| test | points | result | what to check |",
+            "| --- | --- | --- | --- |",
+        ]
         for test in (t for t in outcome.get("tests", []) if t["question"] == question):
             kind = "hidden" if test["hidden"] else "public"
-            earned = f"{test['points']:g} of {test['points']:g}" if test["passed"] else f"0 of {test['points']:g}"
+            earned = (
+                f"{test['points']:g} of {test['points']:g}" if test["passed"] else f"0 of {test['points']:g}"
+            )
             hint = "" if test["passed"] else test["hint"]
             if not test["passed"] and not test["hidden"] and test["detail"]:
                 hint = f"{hint} (the check said: {test['detail']})".strip()
             cell = hint.replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| {test['name']} ({kind}) | {earned} | {'passed' if test['passed'] else 'failed'} | {cell} |")
+            result = "passed" if test["passed"] else "failed"
+            lines.append(f"| {test['name']} ({kind}) | {earned} | {result} | {cell} |")
         lines.append("")
-    lines += ["Hidden tests run your functions on inputs you have not seen; their expected values stay "
-              "with the grader.", ""]
+    lines += [
+        "Hidden tests run your functions on inputs you have not seen; their expected values stay "
+        "with the grader.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -342,19 +394,34 @@ def summary_text(assignment: str, rows: list[dict[str, Any]], possible: dict[str
     columns = [*possible, "total"]
     counts = {c: Counter(float(r[c]) for r in rows) for c in columns}
     scores = sorted({s for c in columns for s in counts[c]})
-    lines = [f"# Scores of {assignment}: {len(rows)} file(s)", "",
-             "| score | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
+    lines = [
+        f"# Scores of {assignment}: {len(rows)} file(s)",
+        "",
+        "| score | " + " | ".join(columns) + " |",
+        "| --- |" + " --- |" * len(columns),
+    ]
     for score in scores:
-        lines.append(f"| {score:g} | " + " | ".join(str(counts[c].get(score, 0) or "") for c in columns) + " |")
+        lines.append(
+            f"| {score:g} | " + " | ".join(str(counts[c].get(score, 0) or "") for c in columns) + " |"
+        )
     means = [sum(float(r[c]) for r in rows) / max(len(rows), 1) for c in columns]
     lines.append("| mean | " + " | ".join(f"{m:.2f}" for m in means) + " |")
-    lines.append("| possible | " + " | ".join(f"{v:g}" for v in [*possible.values(), sum(possible.values())]) + " |")
+    lines.append(
+        "| possible | " + " | ".join(f"{v:g}" for v in [*possible.values(), sum(possible.values())]) + " |"
+    )
     return "\n".join(lines) + "\n"
 
 
-def grade(submissions: Path, assignments: Path, out: Path, assignment: str | None = None,
-          limits: Limits | None = None, jobs: int = 2, sandbox: bool = True,
-          feedback: Path | None = None) -> list[dict[str, Any]]:
+def grade(
+    submissions: Path,
+    assignments: Path,
+    out: Path,
+    assignment: str | None = None,
+    limits: Limits | None = None,
+    jobs: int = 2,
+    sandbox: bool = True,
+    feedback: Path | None = None,
+) -> list[dict[str, Any]]:
     """Grade every entry of ``submissions``; write the gradebook, the feedback and a summary."""
     limits = limits or Limits()
     if not submissions.is_dir():
@@ -386,13 +453,22 @@ def grade(submissions: Path, assignments: Path, out: Path, assignment: str | Non
 
         def one(path: Path) -> dict[str, Any]:
             if path.is_symlink():
-                return {"scores": {}, "note": "a symbolic link: not graded", "tests": [],
-                        "student_notes": ["A symbolic link is not a submission."]}
+                return {
+                    "scores": {},
+                    "note": "a symbolic link: not graded",
+                    "tests": [],
+                    "student_notes": ["A symbolic link is not a submission."],
+                }
             if not path.is_file():
                 return {"scores": {}, "note": "not a file: not graded", "tests": [], "student_notes": []}
             if path.suffix not in (".ipynb", ".zip"):
                 why = f"not a notebook ({path.suffix or 'no extension'}): not graded"
-                return {"scores": {}, "note": why, "tests": [], "student_notes": [why[0].upper() + why[1:] + "."]}
+                return {
+                    "scores": {},
+                    "note": why,
+                    "tests": [],
+                    "student_notes": [why[0].upper() + why[1:] + "."],
+                }
             return _grade_in_child(copies[path], bundle.resolve(), limits, sandbox, workdir)
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -402,8 +478,16 @@ def grade(submissions: Path, assignments: Path, out: Path, assignment: str | Non
     rows = []
     for path, outcome in zip(entries, outcomes, strict=True):
         scores = {q: min(max(float(outcome["scores"].get(q, 0.0)), 0.0), possible[q]) for q in possible}
-        rows.append({"student": path.stem, "file": path.name, **scores, "total": sum(scores.values()),
-                     "possible": sum(possible.values()), "note": outcome["note"]})
+        rows.append(
+            {
+                "student": path.stem,
+                "file": path.name,
+                **scores,
+                "total": sum(scores.values()),
+                "possible": sum(possible.values()),
+                "note": outcome["note"],
+            }
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=["student", "file", *possible, "total", "possible", "note"])
@@ -418,11 +502,15 @@ def grade(submissions: Path, assignments: Path, out: Path, assignment: str | Non
         while stem in used:
             stem += "_"
         used.add(stem)
-        (feedback / f"{stem}.md").write_text(feedback_text(name, path.name, outcome, possible), encoding="utf-8")
+        (feedback / f"{stem}.md").write_text(
+            feedback_text(name, path.name, outcome, possible), encoding="utf-8"
+        )
     summary = summary_text(name, rows, possible)
     (out.parent / f"{out.stem}-summary.md").write_text(summary, encoding="utf-8")
     print(summary, flush=True)
-    print(f"graded {len(rows)} file(s) of {name} into {out}; feedback for students in {feedback}/", flush=True)
+    print(
+        f"graded {len(rows)} file(s) of {name} into {out}; feedback for students in {feedback}/", flush=True
+    )
     return rows
 
 
@@ -442,18 +530,26 @@ def main(argv: list[str] | None = None) -> None:
     p_assign.add_argument("--masters", type=Path, default=HERE, help="the folder of master notebooks")
     p_grade = sub.add_parser("grade", help="grade a folder of submitted notebooks into a CSV")
     p_grade.add_argument("submissions", type=Path)
-    p_grade.add_argument("--assignments", type=Path, default=REPO / "_build" / "assignments",
-                         help="the folder `assign` wrote")
+    p_grade.add_argument(
+        "--assignments", type=Path, default=REPO / "_build" / "assignments", help="the folder `assign` wrote"
+    )
     p_grade.add_argument("--out", type=Path, default=REPO / "_build" / "grades.csv")
-    p_grade.add_argument("--feedback", type=Path, default=None,
-                         help="folder for the students' feedback files (default: next to --out)")
+    p_grade.add_argument(
+        "--feedback",
+        type=Path,
+        default=None,
+        help="folder for the students' feedback files (default: next to --out)",
+    )
     p_grade.add_argument("--assignment", default=None, help="chNN (default: from the notebooks)")
     p_grade.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout)
     p_grade.add_argument("--submission-timeout", type=float, default=Limits.total_timeout)
     p_grade.add_argument("--memory-mib", type=int, default=Limits.memory >> 20)
     p_grade.add_argument("--jobs", type=int, default=2)
-    p_grade.add_argument("--no-sandbox", action="store_true",
-                         help="run the notebooks without isolation: only for notebooks you trust")
+    p_grade.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run the notebooks without isolation: only for notebooks you trust",
+    )
     p_one = sub.add_parser("grade-one", help=argparse.SUPPRESS)
     p_one.add_argument("submission", type=Path)
     p_one.add_argument("--bundle", type=Path, required=True)
@@ -464,12 +560,25 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "assign":
         assign(args.out, args.names, args.jobs, args.masters)
     elif args.command == "grade":
-        limits = Limits(cell_timeout=args.cell_timeout, total_timeout=args.submission_timeout,
-                        memory=args.memory_mib << 20)
-        grade(args.submissions, args.assignments, args.out, args.assignment or None, limits, args.jobs,
-              not args.no_sandbox, args.feedback)
+        limits = Limits(
+            cell_timeout=args.cell_timeout,
+            total_timeout=args.submission_timeout,
+            memory=args.memory_mib << 20,
+        )
+        grade(
+            args.submissions,
+            args.assignments,
+            args.out,
+            args.assignment or None,
+            limits,
+            args.jobs,
+            not args.no_sandbox,
+            args.feedback,
+        )
     else:
-        outcome = grade_file(args.submission, args.bundle, Limits(**json.loads(args.limits)), not args.no_sandbox)
+        outcome = grade_file(
+            args.submission, args.bundle, Limits(**json.loads(args.limits)), not args.no_sandbox
+        )
         args.result.write_text(json.dumps(asdict(outcome)))
 
 

@@ -24,8 +24,10 @@ import wire
 from sandbox import Limits, Session, SessionDiedError
 
 MAX_NOTEBOOK = 16 << 20
-DEFAULT_HINT = ("A test you do not see failed: try your function on inputs of your own beyond the "
-                "public checks (other sizes, signs and edge cases).")
+DEFAULT_HINT = (
+    "A test you do not see failed: try your function on inputs of your own beyond the "
+    "public checks (other sizes, signs and edge cases)."
+)
 
 
 class StudentError(Exception):
@@ -50,7 +52,7 @@ class Outcome:
     """The grade of one submission."""
 
     scores: dict[str, float] = field(default_factory=dict)
-    note: str = ""                                         # for the gradebook (instructor)
+    note: str = ""  # for the gradebook (instructor)
     tests: list[dict[str, Any]] = field(default_factory=list)
     student_notes: list[str] = field(default_factory=list)  # for the student's feedback file
 
@@ -87,8 +89,10 @@ def _reply_value(reply: dict[str, Any], what: str) -> Any:
     if kind == "error":
         raise _rebuild_exception(reply)
     if kind == "unsendable":
-        raise TypeError(f"{what} gave {str(reply.get('what'))[:200]}, which the grader cannot read: "
-                        "return numbers, NumPy arrays, strings, or lists, tuples and dicts of them")
+        raise TypeError(
+            f"{what} gave {str(reply.get('what'))[:200]}, which the grader cannot read: "
+            "return numbers, NumPy arrays, strings, or lists, tuples and dicts of them"
+        )
     raise wire.WireError(f"an unexpected reply to {what}")
 
 
@@ -112,7 +116,7 @@ def read_submission(path: Path) -> tuple[Any | None, str]:
     """The notebook in ``path`` (a ``.ipynb``, or otter's export ``.zip``), or None and why not."""
     import nbformat
 
-    data = path.read_bytes()[:MAX_NOTEBOOK + 1]
+    data = path.read_bytes()[: MAX_NOTEBOOK + 1]
     if len(data) > MAX_NOTEBOOK:
         return None, f"larger than {MAX_NOTEBOOK >> 20} MiB: not graded"
     if not data.strip():
@@ -120,7 +124,9 @@ def read_submission(path: Path) -> tuple[Any | None, str]:
     if path.suffix == ".zip":
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                inside = [i for i in archive.infolist() if i.filename.endswith(".ipynb") and "/" not in i.filename]
+                inside = [
+                    i for i in archive.infolist() if i.filename.endswith(".ipynb") and "/" not in i.filename
+                ]
                 if len(inside) != 1 or inside[0].file_size > MAX_NOTEBOOK:
                     return None, "a zip without exactly one notebook at its top: not graded"
                 data = archive.read(inside[0])
@@ -150,7 +156,7 @@ def points_possible(bundle: Path) -> dict[str, float]:
 
 def _first_line(text: str, limit: int = 160) -> str:
     line = next((s for s in str(text).strip().splitlines() if s.strip()), "")
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def grade_notebook(nb: Any, bundle: Path, limits: Limits, sandbox: bool = True) -> Outcome:
@@ -178,11 +184,19 @@ def grade_notebook(nb: Any, bundle: Path, limits: Limits, sandbox: bool = True) 
                         passed, detail = True, ""
                     except Exception as error:  # a failed assertion, or the student's exception
                         passed, detail = False, _first_line(f"{type(error).__name__}: {error}")
-                    outcome.tests.append(asdict(TestResult(
-                        question=question, name=getattr(case.body.test_func, "__name__", case.name), points=float(case.points or 0),
-                        hidden=bool(case.hidden), passed=passed,
-                        hint=case.failure_message or ("" if not case.hidden else DEFAULT_HINT),
-                        detail=detail)))
+                    outcome.tests.append(
+                        asdict(
+                            TestResult(
+                                question=question,
+                                name=getattr(case.body.test_func, "__name__", case.name),
+                                points=float(case.points or 0),
+                                hidden=bool(case.hidden),
+                                passed=passed,
+                                hint=case.failure_message or ("" if not case.hidden else DEFAULT_HINT),
+                                detail=detail,
+                            )
+                        )
+                    )
                     outcome.scores[question] += float(case.points or 0) if passed else 0.0
             log = session.log
     # cells are numbered from 1, as a reader counts them
@@ -193,16 +207,22 @@ def grade_notebook(nb: Any, bundle: Path, limits: Limits, sandbox: bool = True) 
         notes.append(f"hit the limit of {limits.processes} processes")
         outcome.student_notes.append(f"Your notebook tried to start more than {limits.processes} processes.")
     if log.output_bytes > limits.output:
-        notes.append(f"printed {log.output_bytes / 2**20:.0f} MiB; the grader kept the first "
-                     f"{limits.output >> 20} MiB")
-        outcome.student_notes.append(f"Your notebook printed more than {limits.output >> 20} MiB; the rest "
-                                     "was discarded.")
+        notes.append(
+            f"printed {log.output_bytes / 2**20:.0f} MiB; the grader kept the first {limits.output >> 20} MiB"
+        )
+        outcome.student_notes.append(
+            f"Your notebook printed more than {limits.output >> 20} MiB; the rest was discarded."
+        )
     if log.out_of_time:
         notes.append(f"stopped after {limits.total_timeout:g} s for the whole notebook")
-        outcome.student_notes.append(f"Grading stopped after {limits.total_timeout:g} s for the whole notebook.")
+        outcome.student_notes.append(
+            f"Grading stopped after {limits.total_timeout:g} s for the whole notebook."
+        )
     if log.cell_errors:
         first = min(log.cell_errors)
-        notes.append(f"{len(log.cell_errors)} cell(s) raised, first cell {first + 1}: {log.cell_errors[first]}")
+        notes.append(
+            f"{len(log.cell_errors)} cell(s) raised, first cell {first + 1}: {log.cell_errors[first]}"
+        )
         for cell, error in sorted(log.cell_errors.items()):
             outcome.student_notes.append(f"Cell {cell + 1} raised {_first_line(error, 200)}")
     failed = [t for t in outcome.tests if not t["passed"]]
@@ -219,7 +239,11 @@ def grade_file(path: Path, bundle: Path, limits: Limits, sandbox: bool = True) -
     if nb is None:
         return Outcome({q: 0.0 for q in possible}, why, [], [why[0].upper() + why[1:] + "."])
     expected = json.loads((bundle / "otter_config.json").read_text()).get("assignment_name")
-    found = nb.metadata.get("otter", {}).get("assignment_name") if isinstance(nb.metadata.get("otter"), dict) else None
+    found = (
+        nb.metadata.get("otter", {}).get("assignment_name")
+        if isinstance(nb.metadata.get("otter"), dict)
+        else None
+    )
     label = ""
     if not isinstance(found, str) or not found:
         label = f"the notebook names no assignment; graded as {expected}"

@@ -64,8 +64,9 @@ def run_cells(shell: Any, cells: list[Any], skip: set[int], report: int) -> None
         wire.write_frame(report, {"event": "start", "cell": index})
         result = shell.run_cell(source, store_history=False)
         error = result.error_before_exec or result.error_in_exec
-        wire.write_frame(report, {"event": "end", "cell": index,
-                                  "error": _describe(error) if error is not None else None})
+        wire.write_frame(
+            report, {"event": "end", "cell": index, "error": _describe(error) if error is not None else None}
+        )
 
 
 def serve(namespace: dict[str, Any], requests: int, replies: int) -> None:
@@ -91,8 +92,15 @@ def serve(namespace: dict[str, Any], requests: int, replies: int) -> None:
             args, kwargs = dill.loads(base64.b64decode(request["args"]))
             result = namespace[name](*args, **kwargs)
         except BaseException as error:  # the student's exception is the answer
-            _reply(replies, {"kind": "error", "type": type(error).__name__, "message": str(error)[:1000],
-                             "where": traceback.format_exc(limit=-3)[-2000:]})
+            _reply(
+                replies,
+                {
+                    "kind": "error",
+                    "type": type(error).__name__,
+                    "message": str(error)[:1000],
+                    "where": traceback.format_exc(limit=-3)[-2000:],
+                },
+            )
             continue
         _reply(replies, _value(result))
 

@@ -48,8 +48,18 @@ import wire  # noqa: E402
 
 NOBODY = 65534
 SANDBOX_CODE = ("in_sandbox.py", "wire.py")
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime",
-             "passwd", "group", "nsswitch.conf", "mime.types")
+ETC_FILES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "alternatives",
+    "fonts",
+    "localtime",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "mime.types",
+)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
@@ -57,16 +67,16 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 class Limits:
     """What one submission may use."""
 
-    memory: int = 2 << 30          # bytes, its tmpfs included (control group)
-    processes: int = 64            # tasks in its control group
-    cpus: float = 1.0              # CPU cores' worth of time (control group)
-    disk: int = 256 << 20          # bytes of its tmpfs (/tmp and the work folder)
-    file_size: int = 64 << 20      # bytes, the largest file it may write
+    memory: int = 2 << 30  # bytes, its tmpfs included (control group)
+    processes: int = 64  # tasks in its control group
+    cpus: float = 1.0  # CPU cores' worth of time (control group)
+    disk: int = 256 << 20  # bytes of its tmpfs (/tmp and the work folder)
+    file_size: int = 64 << 20  # bytes, the largest file it may write
     open_files: int = 256
-    output: int = 4 << 20          # bytes of printed output kept; the rest is discarded
-    cell_timeout: float = 60.0     # seconds for one cell, and for one call from a test
-    total_timeout: float = 600.0   # seconds of wall time for the whole submission
-    cpu_time: int = 900            # seconds of CPU time per process (rlimit)
+    output: int = 4 << 20  # bytes of printed output kept; the rest is discarded
+    cell_timeout: float = 60.0  # seconds for one cell, and for one call from a test
+    total_timeout: float = 600.0  # seconds of wall time for the whole submission
+    cpu_time: int = 900  # seconds of CPU time per process (rlimit)
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -148,9 +158,11 @@ def cgroup_events(groups: list[Path]) -> dict[str, int]:
     """How often the groups hit their memory and process limits so far."""
     events = {"oom": 0, "pids": 0}
     for group in groups:
-        for file, key, words in (("memory.oom_control", "oom", ("oom_kill",)),
-                                 ("memory.events", "oom", ("oom_kill",)),
-                                 ("pids.events", "pids", ("max",))):
+        for file, key, words in (
+            ("memory.oom_control", "oom", ("oom_kill",)),
+            ("memory.events", "oom", ("oom_kill",)),
+            ("pids.events", "pids", ("max",)),
+        ):
             path = group / file
             if path.exists():
                 for line in path.read_text().splitlines():
@@ -204,9 +216,18 @@ def launch(config_path: Path) -> None:
     for group in config["cgroups"]:
         (Path(group) / "cgroup.procs").write_text(str(os.getpid()))
     rw = stage / "rw"
-    subprocess.run(["mount", "-t", "tmpfs", "-o",
-                    f"size={limits.disk},nr_inodes=16384,mode=0755,uid={NOBODY},gid={NOBODY},nosuid,nodev",
-                    "descent-sandbox", str(rw)], check=True)
+    subprocess.run(
+        [
+            "mount",
+            "-t",
+            "tmpfs",
+            "-o",
+            f"size={limits.disk},nr_inodes=16384,mode=0755,uid={NOBODY},gid={NOBODY},nosuid,nodev",
+            "descent-sandbox",
+            str(rw),
+        ],
+        check=True,
+    )
     for sub in ("tmp", "work"):
         (rw / sub).mkdir()
         os.chown(rw / sub, NOBODY, NOBODY)
@@ -220,16 +241,45 @@ def launch(config_path: Path) -> None:
         binds += ["--ro-bind", str(mount_point), path]
     import resource
 
-    for limit, value in ((resource.RLIMIT_CPU, limits.cpu_time), (resource.RLIMIT_FSIZE, limits.file_size),
-                         (resource.RLIMIT_NOFILE, limits.open_files), (resource.RLIMIT_CORE, 0),
-                         (resource.RLIMIT_NPROC, limits.processes * 4)):
+    for limit, value in (
+        (resource.RLIMIT_CPU, limits.cpu_time),
+        (resource.RLIMIT_FSIZE, limits.file_size),
+        (resource.RLIMIT_NOFILE, limits.open_files),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NPROC, limits.processes * 4),
+    ):
         resource.setrlimit(limit, (value, value))
-    argv = [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
-            "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--",
-            config["bwrap"], "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-            "--cap-drop", "ALL", "--hostname", "sandbox",
-            "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
-            "--symlink", "usr/lib", "/lib"]
+    argv = [
+        shutil.which("setpriv") or "/usr/bin/setpriv",
+        f"--reuid={NOBODY}",
+        f"--regid={NOBODY}",
+        "--clear-groups",
+        "--no-new-privs",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--",
+        config["bwrap"],
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--cap-drop",
+        "ALL",
+        "--hostname",
+        "sandbox",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--symlink",
+        "usr/bin",
+        "/bin",
+        "--symlink",
+        "usr/sbin",
+        "/sbin",
+        "--symlink",
+        "usr/lib",
+        "/lib",
+    ]
     for name in ("lib64", "lib32"):
         if Path("/usr", name).exists():
             argv += ["--symlink", f"usr/{name}", f"/{name}"]
@@ -237,20 +287,52 @@ def launch(config_path: Path) -> None:
         if Path("/etc", name).exists():
             argv += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
     argv += binds
-    argv += ["--ro-bind", str(stage / "code"), "/grader",
-             "--bind", str(rw / "tmp"), "/tmp", "--bind", str(rw / "work"), "/submission",
-             "--proc", "/proc", "--dev", "/dev", "--chdir", "/submission"]
-    env = {"PATH": f"{Path(config['python']).parent}:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp",
-           "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "LANG": "C.UTF-8",
-           "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": "/grader",
-           "PYTHONUNBUFFERED": "1",
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           **config.get("extra_env", {})}
+    argv += [
+        "--ro-bind",
+        str(stage / "code"),
+        "/grader",
+        "--bind",
+        str(rw / "tmp"),
+        "/tmp",
+        "--bind",
+        str(rw / "work"),
+        "/submission",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--chdir",
+        "/submission",
+    ]
+    env = {
+        "PATH": f"{Path(config['python']).parent}:/usr/bin:/bin",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "LANG": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": "/grader",
+        "PYTHONUNBUFFERED": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        **config.get("extra_env", {}),
+    }
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    argv += ["--remount-ro", "/", "--", config["python"], "/grader/in_sandbox.py",
-             str(config["requests"]), str(config["replies"]), "/submission/submission.ipynb",
-             json.dumps(config["skip"])]
+    argv += [
+        "--remount-ro",
+        "/",
+        "--",
+        config["python"],
+        "/grader/in_sandbox.py",
+        str(config["requests"]),
+        str(config["replies"]),
+        "/submission/submission.ipynb",
+        json.dumps(config["skip"]),
+    ]
     os.execve(argv[0], argv, {"PATH": "/usr/bin:/bin"})
 
 
@@ -258,12 +340,15 @@ def check_available() -> None:
     """Raise :class:`SandboxUnavailableError` saying why, if this machine cannot build the sandbox."""
     missing = [tool for tool in ("bwrap", "unshare", "setpriv", "mount") if shutil.which(tool) is None]
     if missing:
-        raise SandboxUnavailableError(f"missing {', '.join(missing)}: install bubblewrap and util-linux "
-                                 "(apt-get install bubblewrap util-linux mount)")
+        raise SandboxUnavailableError(
+            f"missing {', '.join(missing)}: install bubblewrap and util-linux "
+            "(apt-get install bubblewrap util-linux mount)"
+        )
     if os.geteuid() != 0:
         raise SandboxUnavailableError(
             "the grader builds its sandbox as root (control groups, a size-limited tmpfs, then it "
-            "drops to the user nobody): run it with sudo, or in a container or VM where you are root")
+            "drops to the user nobody): run it with sudo, or in a container or VM where you are root"
+        )
     name = f"probe-{uuid.uuid4().hex[:8]}"
     remove_cgroups(make_cgroups(name, Limits()))
 
@@ -294,7 +379,7 @@ class _OutputSink(threading.Thread):
 class SessionLog:
     """What happened in a session, for the grader's notes."""
 
-    skipped: dict[int, str] = field(default_factory=dict)     # cell -> why it was left out
+    skipped: dict[int, str] = field(default_factory=dict)  # cell -> why it was left out
     cell_errors: dict[int, str] = field(default_factory=dict)  # cell -> the exception it raised
     output_bytes: int = 0
     output_kept: bytes = b""
@@ -341,26 +426,57 @@ class Session:
             for name in SANDBOX_CODE:
                 shutil.copy(HERE / name, stage / "code" / name)
             (stage / "code").chmod(0o755)
-            config = {"limits": asdict(self.limits), "stage": str(stage), "cgroups": [str(g) for g in self.groups],
-                      "notebook": str(self.notebook), "readable": [str(p) for p in readable_paths()],
-                      "bwrap": shutil.which("bwrap"), "python": os.path.abspath(sys.executable),
-                      "requests": request_r, "replies": reply_w, "skip": skip,
-                      "extra_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-                                    if k in os.environ}}
+            config = {
+                "limits": asdict(self.limits),
+                "stage": str(stage),
+                "cgroups": [str(g) for g in self.groups],
+                "notebook": str(self.notebook),
+                "readable": [str(p) for p in readable_paths()],
+                "bwrap": shutil.which("bwrap"),
+                "python": os.path.abspath(sys.executable),
+                "requests": request_r,
+                "replies": reply_w,
+                "skip": skip,
+                "extra_env": {
+                    k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ
+                },
+            }
             config_path = stage / "config.json"
             config_path.write_text(json.dumps(config))
-            argv = ["unshare", "--mount", "--propagation", "private", "--", sys.executable, str(HERE / "sandbox.py"),
-                    "launch", str(config_path)]
+            argv = [
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                sys.executable,
+                str(HERE / "sandbox.py"),
+                "launch",
+                str(config_path),
+            ]
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
             cwd = "/"
         else:  # trusted notebooks only (the reference solutions): same protocol, no isolation
-            argv = [sys.executable, str(HERE / "in_sandbox.py"), str(request_r), str(reply_w),
-                    str(self.notebook), json.dumps(skip)]
+            argv = [
+                sys.executable,
+                str(HERE / "in_sandbox.py"),
+                str(request_r),
+                str(reply_w),
+                str(self.notebook),
+                json.dumps(skip),
+            ]
             env = {**os.environ, "PYTHONPATH": str(HERE), "MPLBACKEND": "Agg"}
             cwd = str(self.tmp)
-        self.proc = subprocess.Popen(argv, pass_fds=(request_r, reply_w), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv,
+            pass_fds=(request_r, reply_w),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
         os.close(request_r)
         os.close(reply_w)
         self.reader = wire.FrameReader(self.reply_r)
@@ -385,7 +501,7 @@ class Session:
         if self.groups:
             for group in self.groups:  # a process that left the namespace's tree
                 procs = group / "cgroup.procs"
-                for pid in (procs.read_text().split() if procs.exists() else []):
+                for pid in procs.read_text().split() if procs.exists() else []:
                     try:
                         os.kill(int(pid), signal.SIGKILL)
                     except ProcessLookupError:
@@ -443,7 +559,9 @@ class Session:
                 oom_before = self.log.oom_kills
                 self._kill()
                 if current is None:
-                    raise SessionDiedError(f"the process ended before its first cell ({type(error).__name__})") from None
+                    raise SessionDiedError(
+                        f"the process ended before its first cell ({type(error).__name__})"
+                    ) from None
                 if isinstance(error, wire.WireError):
                     self.log.skipped[current] = f"broke the grader's protocol ({error})"
                 elif self.log.oom_kills > oom_before:
@@ -462,17 +580,24 @@ class Session:
             reply = self.reader.read(time.monotonic() + max(timeout, 0.0))
         except TimeoutError:
             self._kill()
-            raise SessionDiedError(f"the call ran past {self.limits.cell_timeout:g} s and was stopped") from None
+            raise SessionDiedError(
+                f"the call ran past {self.limits.cell_timeout:g} s and was stopped"
+            ) from None
         except wire.WireError as error:
             self._kill()
-            raise SessionDiedError(f"the student's process broke the grader's protocol ({error}) and was "
-                                   "stopped") from None
+            raise SessionDiedError(
+                f"the student's process broke the grader's protocol ({error}) and was stopped"
+            ) from None
         except (EOFError, BrokenPipeError, OSError) as error:
             oom_before = self.log.oom_kills
             self._kill()
             if self.log.oom_kills > oom_before:
-                raise SessionDiedError(f"the call ran out of its {self.limits.memory >> 20} MiB of memory") from None
-            raise SessionDiedError(f"the student's process ended during the call ({type(error).__name__})") from None
+                raise SessionDiedError(
+                    f"the call ran out of its {self.limits.memory >> 20} MiB of memory"
+                ) from None
+            raise SessionDiedError(
+                f"the student's process ended during the call ({type(error).__name__})"
+            ) from None
         return reply
 
     def lookup(self, name: str) -> dict[str, Any]:

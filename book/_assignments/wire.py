@@ -75,7 +75,10 @@ def encode(value: Any, depth: int = 0) -> Any:
     if type(value) is tuple:
         return {"$": "tuple", "items": [encode(v, depth + 1) for v in value]}
     if type(value) is dict:
-        return {"$": "dict", "items": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
+        return {
+            "$": "dict",
+            "items": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()],
+        }
     raise UnsendableError(f"an object of type {type(value).__name__}")
 
 
@@ -147,7 +150,7 @@ def write_frame(fd: int, message: dict[str, Any]) -> None:
         raise UnsendableError(f"a message of {len(body)} bytes, more than the limit of {MAX_FRAME}")
     data = struct.pack(">I", len(body)) + body
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
 class FrameReader:
@@ -175,7 +178,7 @@ class FrameReader:
         if size > MAX_FRAME:
             raise WireError(f"a frame of {size} bytes, more than the limit of {MAX_FRAME}")
         self._fill(4 + size, deadline)
-        body, self.buffer = self.buffer[4:4 + size], self.buffer[4 + size:]
+        body, self.buffer = self.buffer[4 : 4 + size], self.buffer[4 + size :]
         try:
             message = json.loads(body)
         except (ValueError, RecursionError):

@@ -57,7 +57,9 @@ def build(chapter: str, count: int, assignments: Path, folder: Path) -> None:
     folder.mkdir(parents=True)
     for i in range(count):
         nb = nbformat.read(assignments / "student" / f"{chapter}.ipynb", as_version=4)
-        cells = [c for c in nb.cells if c.cell_type == "code" and "otter_answer_cell" in c.metadata.get("tags", [])]
+        cells = [
+            c for c in nb.cells if c.cell_type == "code" and "otter_answer_cell" in c.metadata.get("tags", [])
+        ]
         for j, (cell, answer) in enumerate(zip(cells, answers, strict=True)):
             if i % 3 != 2 or (i % 2 == 0 and j == 0):
                 cell.source = answer
@@ -70,14 +72,35 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="grading-benchmark-") as tmp:
         tmp = Path(tmp)
         assignments = tmp / "assignments"
-        subprocess.run([str(PYTHON), str(ROOT / "book/_assignments/autograde.py"), "assign", chapter,
-                        "--out", str(assignments)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(PYTHON),
+                str(ROOT / "book/_assignments/autograde.py"),
+                "assign",
+                chapter,
+                "--out",
+                str(assignments),
+            ],
+            check=True,
+            capture_output=True,
+        )
         build(chapter, count, assignments, tmp / "class")
         peak = [0]
         start = time.perf_counter()
-        proc = subprocess.Popen([str(PYTHON), str(ROOT / "book/_assignments/autograde.py"), "grade",
-                                 str(tmp / "class"), "--assignments", str(assignments),
-                                 "--out", str(tmp / "grades.csv")], stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                str(PYTHON),
+                str(ROOT / "book/_assignments/autograde.py"),
+                "grade",
+                str(tmp / "class"),
+                "--assignments",
+                str(assignments),
+                "--out",
+                str(tmp / "grades.csv"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         done = threading.Event()
 
         def sample() -> None:
@@ -95,7 +118,9 @@ def main() -> None:
             raise SystemExit(f"grading failed:\n{output}")
         largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         totals = [line.split(",")[-3] for line in (tmp / "grades.csv").read_text().splitlines()[1:]]
-    print(f"graded {count} submissions of {chapter} on {os.cpu_count()} cores (2 at a time, one sandbox each)")
+    print(
+        f"graded {count} submissions of {chapter} on {os.cpu_count()} cores (2 at a time, one sandbox each)"
+    )
     print(f"  wall time: {seconds:.1f} s ({seconds / count:.2f} s per submission)")
     print(f"  peak memory of the grader's process tree: {peak[0] / 2**20:.0f} MiB")
     print(f"  largest single process: {largest / 2**20:.0f} MiB")
