@@ -117,14 +117,18 @@ def main() -> None:
         if proc.returncode != 0:
             raise SystemExit(f"grading failed:\n{output}")
         largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-        totals = [line.split(",")[-3] for line in (tmp / "grades.csv").read_text().splitlines()[1:]]
+        import csv
+        from collections import Counter
+
+        with (tmp / "grades.csv").open(newline="") as f:
+            totals = Counter(row["total"] for row in csv.DictReader(f))
     print(
         f"graded {count} submissions of {chapter} on {os.cpu_count()} cores (2 at a time, one sandbox each)"
     )
     print(f"  wall time: {seconds:.1f} s ({seconds / count:.2f} s per submission)")
     print(f"  peak memory of the grader's process tree: {peak[0] / 2**20:.0f} MiB")
     print(f"  largest single process: {largest / 2**20:.0f} MiB")
-    print(f"  totals: {sorted(totals)}")
+    print(f"  totals (score: submissions): {dict(sorted(totals.items()))}")
 
 
 if __name__ == "__main__":
