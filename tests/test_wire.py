@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_assignments"))
-import wire  # noqa: E402
+import wire
 
 
 def roundtrip(value: object) -> object:
