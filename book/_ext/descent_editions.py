@@ -172,6 +172,22 @@ def _finished(app: Sphinx, exception: Exception | None) -> None:
         _strip_sources(outdir)
 
 
+def _unlink_instructors_only(app: Sphinx, env: object, node: nodes.Element,
+                             contnode: nodes.Node) -> nodes.Node | None:
+    """In the student edition, a link to a page left out of it (INSTRUCTORS_ONLY) becomes its
+    plain text: "graded by the {doc}`rubrics`" reads "graded by the rubrics", with no link."""
+    if not app.config.hide_solutions or node.get("reftype") != "doc":
+        return None
+    import posixpath
+
+    target = node.get("reftarget", "")
+    if target.startswith("/"):
+        docname = target[1:]
+    else:
+        docname = posixpath.normpath(posixpath.join(posixpath.dirname(node.get("refdoc", "")), target))
+    return contnode if docname in INSTRUCTORS_ONLY else None
+
+
 def _add_static(app: Sphinx, config: object) -> None:
     app.config.html_static_path.append(str(STATIC))
     if getattr(config, "hide_solutions", False):  # for {only} not student_edition
@@ -185,6 +201,7 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("solution-start", HiddenGateSolutionStart, override=True)
     app.add_transform(RemoveHiddenGatedSolutions)
     app.connect("config-inited", _add_static)
+    app.connect("missing-reference", _unlink_instructors_only)
     app.add_css_file("descent-print.css")
     app.connect("build-finished", _finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
