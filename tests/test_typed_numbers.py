@@ -54,7 +54,7 @@ BUDGET: dict[str, int] = {
     "ch09_newton": 22,
     "ch10_showdown": 27,
     "ch11_weight_decay": 7,
-    "ch12_schedules": 39,
+    "ch12_schedules": 32,
     "ch13_adam_family": 7,
     "ch14_real_model": 16,
     "ch03/products": 2,
