@@ -18,9 +18,18 @@ where               what
 >>> from lessons_src import Parabola, GradientDescent, run
 >>> run(Parabola(1, -2, 1), GradientDescent(lr=0.1), x0=5.0, steps=20).final
 array([1.04611686])
+
+Pictures and widgets load when first used: ``import lessons_src`` does not import matplotlib's
+pyplot or ipywidgets; ``lessons_src.viz``, ``plots``, ``Slider`` and ``interact`` are imported on
+first access (a module-level ``__getattr__``), so a script that only runs optimizers starts fast.
 """
 
-from . import analysis, objectives, optim, schedules, theory, viz
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from . import analysis, objectives, optim, schedules, theory
 from .analysis import first_below, first_true
 from .objectives import (
     Cliff,
@@ -62,7 +71,30 @@ from .optim import (
 )
 from .runner import Trajectory, continuation, is_diverged, run, run_online
 from .schedules import Schedule
-from .viz import Slider, interact, plots
+
+#: Public names that live in ``viz`` and load on first use: name -> (module, attribute or None).
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "viz": (".viz", None),
+    "plots": (".viz.plots", None),
+    "Slider": (".viz.sliders", "Slider"),
+    "interact": (".viz.sliders", "interact"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a picture or widget name (``viz``, ``plots``, ``Slider``, ``interact``) when first used."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'lessons_src' has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name, __name__)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "OPTIMIZERS",

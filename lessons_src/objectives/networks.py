@@ -22,7 +22,6 @@ scikit-learn ships it); nothing is downloaded.
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import NamedTuple
 
 import numpy as np
@@ -40,6 +39,8 @@ class Digits(NamedTuple):
 
 def load_digits() -> Digits:
     """The 1,797 8 × 8 handwritten digits, pixels scaled to [0, 1] (from the file in the package)."""
+    from importlib import resources  # here, not at the top: it costs ~20 ms of `import lessons_src`
+
     with resources.files("lessons_src.data").joinpath("digits.npz").open("rb") as handle:
         data = np.load(handle)
         return Digits(data["images"].astype(float) / 16.0, data["labels"].astype(int))
