@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -798,3 +799,58 @@ def test_public_checks_run_in_the_student_notebook_alone(assignments: Path, tmp_
     assert "q2 results: All test cases passed!" in feedback["correct", 'grader.check("q2")']
     assert "Test case failed" in feedback["wrong", 'grader.check("q2")']
     assert "hidden" not in "".join(feedback.values()).lower()
+
+
+FACTS_CELL = '''
+import json, os, socket
+
+def facts():
+    found = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pids": [], "environ": {}}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            found["pids"].append(int(name))
+            try:
+                found["environ"][name] = open(f"/proc/{name}/environ", "rb").read().decode(errors="replace")
+            except OSError:
+                pass
+    found["interfaces"] = sorted(name for _, name in socket.if_nameindex())
+    found["shadow"] = os.path.exists("/etc/shadow")
+    found["root_entries"] = sorted(os.listdir("/"))
+    stat = os.statvfs("/tmp")
+    found["tmp_bytes"] = stat.f_blocks * stat.f_frsize
+    for path in ("/", "/usr/lib", "/etc"):
+        try:
+            open(os.path.join(path, "descent-probe"), "w").close()
+            found.setdefault("writable", []).append(path)
+        except OSError:
+            pass
+    try:
+        socket.create_connection(("1.1.1.1", 53), timeout=1)
+        found["internet"] = True
+    except OSError:
+        found["internet"] = False
+    return found
+'''
+
+
+def test_the_sandbox_as_the_student_sees_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the boundary promises, asked from inside: who it runs as, what it sees and reaches."""
+    sys.path.insert(0, str(REPO / "book" / "_assignments"))
+    import grading
+    from sandbox import Limits, Session
+
+    monkeypatch.setenv("DESCENT_GRADER_SECRET", "do-not-show-me")
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(FACTS_CELL))
+    path = tmp_path / "facts.ipynb"
+    nbformat.write(nb, path)
+    with Session(path, Limits(cell_timeout=30)) as session:
+        facts = grading.RemoteNamespace(session).get("facts")()
+    assert (facts["uid"], facts["gid"], facts["groups"]) == (65534, 65534, [])
+    assert facts["interfaces"] == ["lo"] and facts["internet"] is False
+    assert len(facts["pids"]) <= 4, facts["pids"]  # bubblewrap's init and the student's process
+    assert not any("do-not-show-me" in env for env in facts["environ"].values())
+    assert facts["shadow"] is False and "root" in facts["root_entries"]
+    assert "work" in facts["root_entries"] and "home" not in facts["root_entries"]
+    assert facts.get("writable") is None
+    assert facts["tmp_bytes"] <= Limits().disk

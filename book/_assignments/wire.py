@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-MAX_FRAME = 64 << 20
+MAX_FRAME = 16 << 20
 """The largest frame either side accepts, in bytes."""
 MAX_DEPTH = 32
 """How deeply lists, tuples and dicts may nest in a value."""
