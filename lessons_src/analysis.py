@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .objectives.base import Array, Objective, as_points
-from .optim.first_order import check_batch_size, check_finite_sum
+from .objectives.minibatch import check_batch_size, check_finite_sum
 from .runner import Trajectory
 
 

@@ -7,11 +7,19 @@ A new optimizer gets these checks by being registered (defining an ``Optimizer``
 * a bad hyperparameter raises an error that names the argument;
 * the states that ``run(..., record=True)`` keeps equal those of stepping by hand;
 * an independent reference holds: a closed form, a theorem, or an equivalence that needs no
-  PyTorch (``tests/test_torch_agreement.py`` adds ``torch.optim`` where it is installed).
+  PyTorch (``tests/test_torch_agreement.py`` adds ``torch.optim`` where it is installed);
+* gradients in: every first-order rule is a ``GradientOptimizer`` whose ``update(grad, x, state)``
+  with the caller's gradient equals ``step``; states are values (no step changes one, no field
+  aliases another); a gradient of the wrong shape is refused, and a NaN gradient flags the run;
+* mathematics: every optimizer reaches the minimum of a well-conditioned convex quadratic
+  (``CONVERGENCE``: its settings, steps and tolerance), and every adaptive method's first step
+  equals its closed form (``FIRST_STEPS``), sharp enough to catch a wrong bias correction or a
+  dropped ε (shown once, by breaking them on purpose).
 
-The only thing a new optimizer must add here is its reference check in ``REFERENCES`` (and an
-example value in ``EXAMPLES`` if it has a constructor argument no other optimizer has); the tests
-fail, saying so, until it does.
+A new optimizer must add here its reference check in ``REFERENCES``, its settings in
+``CONVERGENCE`` and, if it is adaptive, its first step in ``FIRST_STEPS`` (and an example value in
+``EXAMPLES`` if it has a constructor argument no other optimizer has); the tests fail, saying so,
+until it does.
 """
 
 from __future__ import annotations
@@ -33,7 +41,13 @@ from lessons_src import (
     run,
 )
 from lessons_src.objectives import LinearLoss, make_line_data
-from lessons_src.optim import Momentum, armijo_holds
+from lessons_src.optim import (
+    CurvatureOptimizer,
+    GradientOptimizer,
+    LineSearchOptimizer,
+    Momentum,
+    armijo_holds,
+)
 from lessons_src.theory import gd_multiplier, heavy_ball_matrix, nesterov_matrix
 
 #: An example value for every constructor argument of the registered optimizers, by name.
@@ -345,6 +359,15 @@ def _radam_reference() -> None:
     np.testing.assert_allclose(np.diff(x), predicted, rtol=1e-12)
 
 
+def _decoupled_gd_reference() -> None:
+    # On a quadratic, decoupled decay is L2: gradient descent on A + λI, eigenvalue by eigenvalue.
+    lr, decay = 0.3, 0.5
+    points = run(BOWL, OPTIMIZERS["decoupled-gd"](lr, weight_decay=decay), E0, 30).points
+    lam, Q = np.linalg.eigh(BOWL.A)
+    predicted = (Q.T @ E0) * gd_multiplier(lr, lam + decay) ** np.arange(31)[:, None]
+    np.testing.assert_allclose(_eigen_errors(points), predicted, rtol=1e-10, atol=1e-13)
+
+
 def _lion_reference() -> None:
     # Chen et al. (2023), Program 1 (the update rule as published), scalar by scalar.
     b1, b2, lr, wd = 0.9, 0.99, 1e-3, 0.1
@@ -370,6 +393,7 @@ REFERENCES: dict[str, Callable[[], None]] = {
     "radam": _radam_reference,
     "lion": _lion_reference,
     "gd": _gd_reference,
+    "decoupled-gd": _decoupled_gd_reference,
     "sgd": _sgd_reference,
     "coordinate": _coordinate_reference,
     "momentum": lambda: _two_by_two_reference(OPTIMIZERS["momentum"], heavy_ball_matrix),
@@ -395,3 +419,285 @@ def test_every_registered_optimizer_has_a_reference_check():
 def test_independent_reference(name):
     assert name in OPTIMIZERS, f"{name} is not registered"
     REFERENCES[name]()
+
+
+# --- gradients in, pure states ------------------------------------------------------------------
+
+#: The rules that need more than a gradient, and the type that says so.
+NOT_FIRST_ORDER = {"newton": CurvatureOptimizer, "coordinate": CurvatureOptimizer,
+                   "armijo": LineSearchOptimizer}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_rule_says_what_it_takes(name):
+    expected = NOT_FIRST_ORDER.get(name, GradientOptimizer)
+    assert issubclass(OPTIMIZERS[name], expected), f"{name} should be a {expected.__name__}"
+
+
+def _snapshot(state: tuple) -> list:
+    return [np.array(v, copy=True) if isinstance(v, np.ndarray) else v for v in state]
+
+
+def _assert_same_state(a: tuple, b: list) -> None:
+    for x, y in zip(a, b, strict=True):
+        if isinstance(y, np.ndarray):
+            np.testing.assert_array_equal(x, y)
+        else:
+            assert x == y
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in NOT_FIRST_ORDER])
+def test_update_with_the_callers_gradient_is_step_and_changes_no_state(name):
+    f, x0 = OBJECTIVES["least squares"], STARTS["least squares"]
+    optimizer = _build(OPTIMIZERS[name], SWEEP)
+    x = np.broadcast_to(x0, (*SWEEP.shape, 2)).copy()
+    state = optimizer.init(x)
+    for _ in range(20):
+        before = _snapshot(state)
+        by_step, after_step = optimizer.step(f, x, state)
+        _assert_same_state(state, before)                    # step left its input alone
+        grad, asked = optimizer.gradient(f, x, state)        # what the caller computes
+        np.testing.assert_array_equal(grad, f.grad(optimizer.grad_point(x, state)))
+        by_update, after_update = optimizer.update(grad, x, asked)
+        _assert_same_state(state, before)
+        np.testing.assert_array_equal(by_update, by_step)
+        _assert_same_state(after_update, _snapshot(after_step))
+        x, state = by_update, after_update
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_state_field_aliases_another(name):
+    optimizer = _build(OPTIMIZERS[name], 0.01)
+    f, x = OBJECTIVES["least squares"], STARTS["least squares"].copy()
+    state = optimizer.init(x)
+    for _ in range(3):
+        assert isinstance(state, tuple) and hasattr(state, "_fields"), "a state is a NamedTuple"
+        arrays = [(k, v) for k, v in zip(state._fields, state, strict=True)
+                  if isinstance(v, np.ndarray)]
+        for i, (a, u) in enumerate(arrays):
+            for b, w in arrays[i + 1:]:
+                assert not np.shares_memory(u, w), f"{name}: state fields {a} and {b} share memory"
+        x, state = optimizer.step(f, x, state)
+
+
+def test_minibatch_sgd_keeps_its_randomness_as_a_key():
+    """The sampler's state is a value: the same state gives the same batch, every time."""
+    f, x0 = OBJECTIVES["least squares"], STARTS["least squares"]
+    for sampling in ("replace", "shuffle"):
+        sgd = OPTIMIZERS["sgd"](0.05, batch_size=4, sampling=sampling, seed=7)
+        state = sgd.init(x0)
+        x, state = sgd.step(f, x0, state)
+        first = sgd.step(f, x, state)
+        again = sgd.step(f, x, state)                       # the same state again
+        np.testing.assert_array_equal(first[0], again[0])
+        assert not any(isinstance(v, np.random.Generator) for v in state)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in NOT_FIRST_ORDER])
+def test_a_gradient_of_the_wrong_shape_is_refused(name):
+    optimizer = _build(OPTIMIZERS[name], 0.01)
+    x = STARTS["least squares"].copy()
+    state = optimizer.init(x)
+    for bad in (np.zeros(3), np.zeros((2, 3)), np.float64(1.0)):
+        with pytest.raises(ValueError, match=r"grad must have the shape of x, \(2,\)"):
+            optimizer.update(bad, x, state)
+
+
+def test_the_others_refuse_a_gradient_of_the_wrong_shape_too():
+    x = STARTS["least squares"].copy()
+    newton = OPTIMIZERS["newton"]()
+    with pytest.raises(ValueError, match="grad must have the shape of x"):
+        newton.update(np.zeros(3), np.eye(2), x, newton.init(x))
+    armijo = OPTIMIZERS["armijo"]()
+    with pytest.raises(ValueError, match="grad must have the shape of x"):
+        armijo.update(np.zeros(3), x, armijo.init(x), OBJECTIVES["least squares"].value)
+
+
+class _NaNGradient(QuadraticND):
+    """A bowl whose gradient turns NaN after a few calls (a bug upstream, a poisoned batch)."""
+
+    def __init__(self) -> None:
+        super().__init__(np.diag([1.0, 2.0]))
+        self.calls = 0
+
+    def grad(self, x):
+        self.calls += 1
+        g = super().grad(x)
+        return g * np.nan if self.calls > 3 else g
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_nan_gradient_flags_the_run_as_diverged(name):
+    trajectory = run(_NaNGradient(), _build(OPTIMIZERS[name], 0.01), np.array([1.0, 1.0]), 20)
+    assert trajectory.diverged.all() and (trajectory.diverged_at > 0).all()
+
+
+# --- mathematics: every optimizer minimises a well-conditioned convex quadratic ---------------
+
+#: Noise-free line data: the least-squares loss is a convex quadratic with Hessian eigenvalues
+#: 0.35 and 1.0 (condition number 2.9) whose minimum (w, b) = (2, -1) fits every example, so
+#: mini-batch SGD reaches it too.
+_X, _Y = make_line_data(64, slope=2.0, intercept=-1.0, noise=0.0, low=-1.0, high=1.0, seed=5)
+QUADRATIC = LeastSquares.line_fit(_X, _Y)
+MINIMUM = np.array([2.0, -1.0])
+
+#: For each optimizer: the settings it runs with (its documented defaults, and a stated step size
+#: where it has no default or its default is made for other problems), the steps it is given, and
+#: how close to the minimum it must end (the distance ‖x_T − x*‖), from x_0 = 0.
+CONVERGENCE: dict[str, tuple[dict, int, float]] = {
+    "gd": ({"lr": 0.1}, 1000, 1e-6),
+    "decoupled-gd": ({"lr": 0.1}, 1000, 1e-6),            # to the minimum of f + (λ/2)‖x‖²
+    "sgd": ({"lr": 0.1}, 1000, 1e-6),                      # batch_size=1, with replacement
+    "coordinate": ({}, 100, 1e-6),
+    "momentum": ({"lr": 0.1}, 1000, 1e-6),
+    "nesterov": ({"lr": 0.1}, 1000, 1e-6),
+    "torch-momentum": ({"lr": 0.1}, 1000, 1e-6),
+    "adagrad": ({"lr": 0.5}, 1000, 1e-6),
+    "rmsprop": ({"lr": 0.1}, 1000, 1e-6),
+    "adam": ({"lr": 0.1}, 1000, 1e-6),
+    "adamw": ({"lr": 0.1, "weight_decay": 0.0}, 1000, 1e-6),  # decay moves the minimum
+    "nadam": ({"lr": 0.1}, 1000, 1e-6),
+    "adamax": ({}, 3000, 1e-6),
+    "adadelta": ({}, 1000, 1e-6),
+    "radam": ({"lr": 0.1}, 1000, 1e-6),
+    "lion": ({"lr": 0.01}, 2000, 1e-6),
+    "newton": ({}, 100, 1e-6),
+    "armijo": ({}, 100, 1e-6),
+    "clip": ({"inner": GradientDescent(lr=0.5), "max_norm": 1.0}, 100, 1e-6),
+    "projected": ({"inner": GradientDescent(lr=0.5), "lo": -5.0, "hi": 5.0}, 100, 1e-6),
+}
+#: The one optimizer that must not get there: the published bug whose corrections compound.
+STALLS = {"write-back-adam": ({"lr": 0.01}, 3000)}
+
+
+def test_every_registered_optimizer_has_convergence_settings():
+    missing = sorted(set(OPTIMIZERS) - set(CONVERGENCE) - set(STALLS))
+    assert not missing, f"add {missing} to CONVERGENCE in {__file__}"
+
+
+@pytest.mark.parametrize("name", sorted(CONVERGENCE))
+def test_reaches_the_minimum_of_a_convex_quadratic(name):
+    settings, steps, tolerance = CONVERGENCE[name]
+    optimizer = OPTIMIZERS[name](**settings)
+    target = MINIMUM
+    if name == "decoupled-gd":
+        H, b = QUADRATIC.hessian(MINIMUM), -QUADRATIC.grad(np.zeros(2))
+        target = np.linalg.solve(H + optimizer.weight_decay[0] * np.eye(2), b)
+    trajectory = run(QUADRATIC, optimizer, np.zeros(2), steps)
+    distance = np.linalg.norm(trajectory.final - target)
+    assert not trajectory.diverged
+    assert distance < tolerance, f"{name}: ‖x_T − x*‖ = {distance:.2e} after {steps} steps"
+
+
+def test_write_back_adam_does_not_reach_it():
+    settings, steps = STALLS["write-back-adam"]
+    end = run(QUADRATIC, OPTIMIZERS["write-back-adam"](**settings), np.zeros(2), steps).final
+    assert np.linalg.norm(end - MINIMUM) > 1.0
+
+
+# --- mathematics: the first step of every adaptive method, in closed form ---------------------
+
+def _first_adagrad(o, x, g):
+    return x - o.lr * g / (np.abs(g) + o.eps)                 # s_1 = g²
+
+
+def _first_rmsprop(o, x, g):
+    return x - o.lr * g / (np.sqrt(1 - o.rho) * np.abs(g) + o.eps)   # s_1 = (1 - ρ) g²
+
+
+def _first_adam(o, x, g):
+    return x - o.lr * g / (np.abs(g) + o.eps)                 # m̂_1 = g, v̂_1 = g²
+
+
+def _first_adamw(o, x, g):
+    return (1 - o.lr * o.weight_decay) * x - o.lr * g / (np.abs(g) + o.eps)
+
+
+def _first_nadam(o, x, g):
+    # μ_t = β1 (1 - ½ 0.96^{tψ}); m_1 = (1 - β1) g; √(v_1/(1 - β2)) = |g|
+    mu1, mu2 = (o.beta1 * (1 - 0.5 * 0.96 ** (t * o.momentum_decay)) for t in (1, 2))
+    weight = 1 + mu2 * (1 - o.beta1) / (1 - mu1 * mu2)
+    return x - o.lr * weight * g / (np.abs(g) + o.eps)
+
+
+def _first_adamax(o, x, g):
+    return x - o.lr * g / (np.abs(g) + o.eps)                 # m_1/(1-β1) = g, u_1 = |g| + ε
+
+
+def _first_adadelta(o, x, g):
+    return x - o.lr * np.sqrt(o.eps) / np.sqrt((1 - o.rho) * g**2 + o.eps) * g
+
+
+def _first_radam(o, x, g):
+    return x - o.lr * g                                       # ρ_1 = 1 ≤ 5: momentum, m̂_1 = g
+
+
+def _first_lion(o, x, g):
+    return x - o.lr * (np.sign(g) + o.weight_decay * x)
+
+
+def _first_write_back(o, x, g):
+    return x - o.lr * g / (o.eps + np.abs(g))                 # corrected once: m_1 = g, v_1 = g²
+
+
+#: Each adaptive optimizer, built with non-default hyperparameters, and its first step.
+FIRST_STEPS: dict[str, tuple[dict, Callable]] = {
+    "adagrad": ({"lr": 0.3, "eps": 1e-8}, _first_adagrad),
+    "rmsprop": ({"lr": 0.3, "rho": 0.9, "eps": 1e-8}, _first_rmsprop),
+    "adam": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8}, _first_adam),
+    "adamw": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.1},
+              _first_adamw),
+    "nadam": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8, "momentum_decay": 0.1},
+              _first_nadam),
+    "adamax": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8}, _first_adamax),
+    "adadelta": ({"lr": 0.7, "rho": 0.8, "eps": 1e-6}, _first_adadelta),
+    "radam": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8}, _first_radam),
+    "lion": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "weight_decay": 0.1}, _first_lion),
+    "write-back-adam": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8},
+                        _first_write_back),
+}
+#: Start points where the gradient is of order 1, and of order ε (where a dropped ε shows).
+FIRST_STARTS = {"large gradient": E0, "gradient of order ε": 1e-8 * E0}
+
+
+def _first_step_error(name: str, optimizer: Optimizer) -> float:
+    """The largest relative gap between the optimizer's first step and its closed form, with
+    the hyperparameters of ``FIRST_STEPS``."""
+    settings, closed_form = FIRST_STEPS[name]
+    hyper = OPTIMIZERS[name](**settings)
+    worst = 0.0
+    for x0 in FIRST_STARTS.values():
+        x1, _ = optimizer.step(BOWL, x0, optimizer.init(x0))
+        g = BOWL.grad(x0)
+        expected = closed_form(hyper, x0, g)
+        worst = max(worst, float(np.max(np.abs((x1 - x0) - (expected - x0))
+                                        / np.abs(expected - x0))))
+    return worst
+
+
+def test_every_adaptive_optimizer_has_its_first_step():
+    from lessons_src.optim import adaptive, sign
+    adaptive_names = {cls.name for cls in OPTIMIZERS.values()
+                      if cls.__module__ in (adaptive.__name__, sign.__name__)}
+    missing = sorted(adaptive_names - set(FIRST_STEPS))
+    assert not missing, f"add the first step of {missing} to FIRST_STEPS in {__file__}"
+
+
+@pytest.mark.parametrize("name", sorted(FIRST_STEPS))
+def test_the_first_step_has_its_closed_form(name):
+    optimizer = OPTIMIZERS[name](**FIRST_STEPS[name][0])
+    assert _first_step_error(name, optimizer) < 1e-12
+
+
+def test_a_wrong_bias_correction_or_a_dropped_eps_fails(monkeypatch):
+    """The first-step check is sharp: break Adam on purpose and it fails."""
+    from lessons_src.optim import adaptive
+
+    settings = FIRST_STEPS["adam"][0]
+    assert _first_step_error("adam", OPTIMIZERS["adam"](**settings)) < 1e-12
+    dropped = OPTIMIZERS["adam"](**settings)
+    dropped.eps = np.zeros_like(dropped.eps)                  # ε dropped from the division
+    assert _first_step_error("adam", dropped) > 0.1
+    # 1 - β^{t+1} in place of 1 - β^t: off by one step
+    monkeypatch.setattr(adaptive, "bias_correction", lambda decay, t: 1 - decay ** (t + 1))
+    assert _first_step_error("adam", OPTIMIZERS["adam"](**settings)) > 0.1

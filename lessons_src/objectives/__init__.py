@@ -10,6 +10,8 @@ module          objectives
 ``models``      :class:`SigmoidNeuron`, :class:`LeastSquares`, and the data they are fitted to
 ``networks``    :class:`SoftmaxRegression`, :class:`MLP` on the handwritten digits (:func:`load_digits`)
 ``online``      :class:`ReddiProblem`: a different loss at every step
+``minibatch``   :class:`Minibatches`: the seeded stream of batch gradients of a finite sum;
+                :class:`BatchLoss`, one batch's loss
 ``wrappers``    :class:`Scaled`, :class:`ClippedGradient`, :class:`ValueClipped`
 ==============  ==================================================================================
 """
@@ -26,6 +28,7 @@ from .landscapes import (
     monte_carlo_smoothing,
     wiggly_smoothing,
 )
+from .minibatch import BatchLoss, Minibatches, SamplerState
 from .models import (
     LeastSquares,
     SigmoidNeuron,
@@ -43,6 +46,7 @@ from .wrappers import ClippedGradient, Scaled, ValueClipped, clip_by_norm, valid
 __all__ = [
     "MLP",
     "Array",
+    "BatchLoss",
     "Cliff",
     "ClippedGradient",
     "Digits",
@@ -51,6 +55,7 @@ __all__ = [
     "GentleSlope",
     "LeastSquares",
     "LinearLoss",
+    "Minibatches",
     "Objective",
     "OnlineProblem",
     "Parabola",
@@ -59,6 +64,7 @@ __all__ = [
     "ReddiProblem",
     "Rosenbrock",
     "Saddle",
+    "SamplerState",
     "Scaled",
     "SigmoidNeuron",
     "SmoothedWiggly",

@@ -3,7 +3,11 @@ r"""Every update rule of the course, one small class each, registered by name.
 ======================  ==========================================================
 module                  optimizers
 ======================  ==========================================================
-``first_order``         :class:`GradientDescent`, :class:`MinibatchSGD`, :class:`CoordinateDescent`
+``base``                :class:`Optimizer`; :class:`GradientOptimizer` (``update(grad, x, state)``),
+                        :class:`CurvatureOptimizer` (also the Hessian),
+                        :class:`LineSearchOptimizer` (also the loss)
+``first_order``         :class:`GradientDescent`, :class:`DecoupledGD`, :class:`MinibatchSGD`,
+                        :class:`CoordinateDescent`
 ``momentum``            :class:`Momentum`, :class:`Nesterov`, :class:`TorchMomentum`
 ``adaptive``            :class:`AdaGrad`, :class:`RMSProp`, :class:`Adam`, :class:`WriteBackAdam`,
                         :class:`AdamW`, :class:`NAdam`, :class:`Adamax`, :class:`Adadelta`,
@@ -26,15 +30,24 @@ from .adaptive import (
     AdamW,
     NAdam,
     RAdam,
+    RAdamState,
     RMSProp,
     SquaresState,
     WriteBackAdam,
     WriteBackState,
+    bias_correction,
     debias,
+    radam_rectification,
+    radam_rho,
+    radam_rho_inf,
 )
 from .base import (
     OPTIMIZERS,
+    CurvatureOptimizer,
+    GradientOptimizer,
+    LineSearchOptimizer,
     Optimizer,
+    check_gradient,
     make_optimizer,
     validate_count,
     validate_decay,
@@ -46,6 +59,7 @@ from .base import (
 )
 from .first_order import (
     CoordinateDescent,
+    DecoupledGD,
     GradientDescent,
     MinibatchSGD,
     SGDState,
@@ -72,7 +86,11 @@ __all__ = [
     "BufferState",
     "Clip",
     "CoordinateDescent",
+    "CurvatureOptimizer",
+    "DecoupledGD",
     "GradientDescent",
+    "GradientOptimizer",
+    "LineSearchOptimizer",
     "Lion",
     "LionState",
     "MinibatchSGD",
@@ -84,6 +102,7 @@ __all__ = [
     "Optimizer",
     "Projected",
     "RAdam",
+    "RAdamState",
     "RMSProp",
     "SGDState",
     "SquaresState",
@@ -93,10 +112,15 @@ __all__ = [
     "WriteBackAdam",
     "WriteBackState",
     "armijo_holds",
+    "bias_correction",
     "check_batch_size",
     "check_finite_sum",
+    "check_gradient",
     "debias",
     "make_optimizer",
+    "radam_rectification",
+    "radam_rho",
+    "radam_rho_inf",
     "solve_batched",
     "validate_count",
     "validate_decay",

@@ -13,9 +13,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..objectives.base import Array, Objective
+from ..objectives.base import Array
 from ..schedules import Schedule
-from .base import Optimizer, validate_decay, validate_guard, validate_range, validate_step_size
+from .base import GradientOptimizer, validate_decay, validate_guard, validate_range, validate_step_size
 
 
 class SquaresState(NamedTuple):
@@ -28,7 +28,7 @@ def _denominator(squares: Array, eps: Array, inside: bool) -> Array:
     return np.sqrt(squares + eps) if inside else np.sqrt(squares) + eps
 
 
-class AdaGrad(Optimizer):
+class AdaGrad(GradientOptimizer):
     r"""AdaGrad: per-coordinate steps shrunk by all past squared gradients,
 
     .. math::
@@ -48,15 +48,14 @@ class AdaGrad(Optimizer):
     def init(self, x: Array) -> SquaresState:
         return SquaresState(0, np.zeros_like(x))
 
-    def step(self, objective: Objective, x: Array, state: SquaresState):
-        g = objective.grad(x)
-        s = state.squares + g**2
+    def update(self, grad: Array, x: Array, state: SquaresState) -> tuple[Array, SquaresState]:
+        s = state.squares + grad**2
         lr = self.step_size(state.count)
-        x_next = x - lr * g / _denominator(s, self.eps, self.eps_inside)
+        x_next = x - lr * grad / _denominator(s, self.eps, self.eps_inside)
         return x_next, SquaresState(state.count + 1, s)
 
 
-class RMSProp(Optimizer):
+class RMSProp(GradientOptimizer):
     r"""RMSProp: AdaGrad with an exponential moving average of squared gradients,
 
     .. math::
@@ -79,11 +78,10 @@ class RMSProp(Optimizer):
     def init(self, x: Array) -> SquaresState:
         return SquaresState(0, np.zeros_like(x))
 
-    def step(self, objective: Objective, x: Array, state: SquaresState):
-        g = objective.grad(x)
-        s = self.rho * state.squares + (1 - self.rho) * g**2
+    def update(self, grad: Array, x: Array, state: SquaresState) -> tuple[Array, SquaresState]:
+        s = self.rho * state.squares + (1 - self.rho) * grad**2
         lr = self.step_size(state.count)
-        x_next = x - lr * g / _denominator(s, self.eps, self.eps_inside)
+        x_next = x - lr * grad / _denominator(s, self.eps, self.eps_inside)
         return x_next, SquaresState(state.count + 1, s)
 
 
@@ -91,15 +89,23 @@ class AdamState(NamedTuple):
     count: int
     mu: Array
     nu: Array
-    nu_max: Array
+    nu_max: Array | None  # AMSGrad's running maximum of nu; None without amsgrad
+
+
+def bias_correction(decay: ArrayLike, count: int) -> Array:
+    r"""The weight :math:`1 - \beta^t` that an average started at zero has after :math:`t` steps.
+
+    The one place the course writes it: every bias-corrected rule divides by it.
+    """
+    return 1 - decay**count
 
 
 def debias(moment: Array, decay: ArrayLike, count: int) -> Array:
     r"""Undo the pull towards zero of an average started at zero: :math:`\hat m_t = m_t / (1 - \beta^t)`."""
-    return moment / (1 - decay**count)
+    return moment / bias_correction(decay, count)
 
 
-class Adam(Optimizer):
+class Adam(GradientOptimizer):
     r"""Adam: momentum on the gradient, RMSProp on its square, both bias-corrected,
 
     .. math::
@@ -130,26 +136,26 @@ class Adam(Optimizer):
         self.weight_decay = validate_range("weight_decay", weight_decay, low=0.0)
 
     def init(self, x: Array) -> AdamState:
-        zeros = np.zeros_like(x)
-        return AdamState(0, zeros, zeros, zeros)
+        return AdamState(0, np.zeros_like(x), np.zeros_like(x),
+                         np.zeros_like(x) if self.amsgrad else None)
 
-    def step(self, objective: Objective, x: Array, state: AdamState):
-        g = objective.grad(x)
+    def update(self, grad: Array, x: Array, state: AdamState) -> tuple[Array, AdamState]:
         if np.any(self.weight_decay):  # L2: the decay joins the gradient
-            g = g + self.weight_decay * x
-        return self._adam_step(g, x, state)
+            grad = grad + self.weight_decay * x
+        return self._adam_step(grad, x, state)
 
     def _adam_step(self, g: Array, x: Array,
                    state: AdamState) -> tuple[Array, AdamState]:
         t = state.count + 1
         m = self.beta1 * state.mu + (1 - self.beta1) * g
         v = self.beta2 * state.nu + (1 - self.beta2) * g**2
-        v_max = np.maximum(state.nu_max, v) if self.amsgrad else v
+        v_max = np.maximum(state.nu_max, v) if self.amsgrad else None
+        v_used = v_max if self.amsgrad else v
         if self.bias_correction:
             m_hat = debias(m, self.beta1, t)
-            v_hat = debias(v_max, self.beta2, t)
+            v_hat = debias(v_used, self.beta2, t)
         else:
-            m_hat, v_hat = m, v_max
+            m_hat, v_hat = m, v_used
         x_next = x - self.step_size(state.count) * m_hat / (np.sqrt(v_hat) + self.eps)
         return x_next, AdamState(t, m, v, v_max)
 
@@ -160,7 +166,7 @@ class WriteBackState(NamedTuple):
     v: Array
 
 
-class WriteBackAdam(Optimizer):
+class WriteBackAdam(GradientOptimizer):
     r"""Adam with a bug found in published code: the corrected moments are written back,
 
     .. math::
@@ -183,14 +189,12 @@ class WriteBackAdam(Optimizer):
         self.eps = validate_guard(eps)
 
     def init(self, x: Array) -> WriteBackState:
-        zeros = np.zeros_like(x)
-        return WriteBackState(0, zeros, zeros)
+        return WriteBackState(0, np.zeros_like(x), np.zeros_like(x))
 
-    def step(self, objective: Objective, x: Array, state: WriteBackState):
+    def update(self, grad: Array, x: Array, state: WriteBackState) -> tuple[Array, WriteBackState]:
         t = state.count + 1
-        g = objective.grad(x)
-        m = (self.beta1 * state.m + (1 - self.beta1) * g) / (1 - self.beta1**t)
-        v = (self.beta2 * state.v + (1 - self.beta2) * g**2) / (1 - self.beta2**t)
+        m = (self.beta1 * state.m + (1 - self.beta1) * grad) / bias_correction(self.beta1, t)
+        v = (self.beta2 * state.v + (1 - self.beta2) * grad**2) / bias_correction(self.beta2, t)
         lr = self.step_size(state.count)
         return x - lr / (self.eps + np.sqrt(v)) * m, WriteBackState(t, m, v)
 
@@ -215,9 +219,9 @@ class AdamW(Adam):
         super().__init__(lr, beta1, beta2, eps, bias_correction=bias_correction, amsgrad=amsgrad)
         self.weight_decay = validate_range("weight_decay", weight_decay, low=0.0)
 
-    def step(self, objective: Objective, x: Array, state: AdamState):
+    def update(self, grad: Array, x: Array, state: AdamState) -> tuple[Array, AdamState]:
         decayed = x * (1 - self.step_size(state.count) * self.weight_decay)
-        return self._adam_step(objective.grad(x), decayed, state)
+        return self._adam_step(grad, decayed, state)
 
 
 class NAdamState(NamedTuple):
@@ -227,7 +231,7 @@ class NAdamState(NamedTuple):
     mu_product: Array
 
 
-class NAdam(Optimizer):
+class NAdam(GradientOptimizer):
     r"""NAdam (Dozat, 2016): Adam with Nesterov's look-ahead in the first moment, in PyTorch's form.
 
     With the warming momentum :math:`\mu_t = \beta_1\bigl(1 - \tfrac12\, 0.96^{t\psi}\bigr)`
@@ -253,22 +257,20 @@ class NAdam(Optimizer):
         self.momentum_decay = validate_range("momentum_decay", momentum_decay, low=0.0)
 
     def init(self, x: Array) -> NAdamState:
-        zeros = np.zeros_like(x)
-        return NAdamState(0, zeros, zeros, np.ones_like(x))
+        return NAdamState(0, np.zeros_like(x), np.zeros_like(x), np.ones_like(x))
 
-    def step(self, objective: Objective, x: Array, state: NAdamState):
+    def update(self, grad: Array, x: Array, state: NAdamState) -> tuple[Array, NAdamState]:
         t = state.count + 1
-        g = objective.grad(x)
         lr = self.step_size(state.count)
         mu = self.beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
         mu_next = self.beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
         mu_product = state.mu_product * mu
-        m = self.beta1 * state.mu + (1 - self.beta1) * g
-        v = self.beta2 * state.nu + (1 - self.beta2) * g**2
-        denominator = np.sqrt(v / (1 - self.beta2**t)) + self.eps
+        m = self.beta1 * state.mu + (1 - self.beta1) * grad
+        v = self.beta2 * state.nu + (1 - self.beta2) * grad**2
+        denominator = np.sqrt(v / bias_correction(self.beta2, t)) + self.eps
         now = lr * (1 - mu) / (1 - mu_product)                 # weight of g_t
         ahead = lr * mu_next / (1 - mu_product * mu_next)        # weight of m_t
-        x_next = x - now * g / denominator - ahead * m / denominator
+        x_next = x - now * grad / denominator - ahead * m / denominator
         return x_next, NAdamState(t, m, v, mu_product)
 
 
@@ -278,7 +280,7 @@ class AdamaxState(NamedTuple):
     u: Array
 
 
-class Adamax(Optimizer):
+class Adamax(GradientOptimizer):
     r"""AdaMax (Kingma and Ba, 2015): Adam with the :math:`\infty`-norm in place of the square,
 
     .. math::
@@ -287,7 +289,7 @@ class Adamax(Optimizer):
         x_t = x_{t-1} - \frac{\eta}{1 - \beta_1^t}\,\frac{m_t}{u_t}.
 
     :math:`u_t` is the limit :math:`p \to \infty` of :math:`(v_t)^{1/p}` for a moving average of
-    :math:`|g|^p`; it needs no bias correction (PyTorch adds :math:`\varepsilon` inside the max).
+    :math:`|grad|^p`; it needs no bias correction (PyTorch adds :math:`\varepsilon` inside the max).
     """
 
     name = "adamax"
@@ -300,15 +302,13 @@ class Adamax(Optimizer):
         self.eps = validate_guard(eps)
 
     def init(self, x: Array) -> AdamaxState:
-        zeros = np.zeros_like(x)
-        return AdamaxState(0, zeros, zeros)
+        return AdamaxState(0, np.zeros_like(x), np.zeros_like(x))
 
-    def step(self, objective: Objective, x: Array, state: AdamaxState):
+    def update(self, grad: Array, x: Array, state: AdamaxState) -> tuple[Array, AdamaxState]:
         t = state.count + 1
-        g = objective.grad(x)
-        m = self.beta1 * state.mu + (1 - self.beta1) * g
-        u = np.maximum(self.beta2 * state.u, np.abs(g) + self.eps)
-        x_next = x - self.step_size(state.count) / (1 - self.beta1**t) * m / u
+        m = self.beta1 * state.mu + (1 - self.beta1) * grad
+        u = np.maximum(self.beta2 * state.u, np.abs(grad) + self.eps)
+        x_next = x - self.step_size(state.count) / bias_correction(self.beta1, t) * m / u
         return x_next, AdamaxState(t, m, u)
 
 
@@ -318,7 +318,7 @@ class AdadeltaState(NamedTuple):
     deltas: Array
 
 
-class Adadelta(Optimizer):
+class Adadelta(GradientOptimizer):
     r"""Adadelta (Zeiler, 2012): RMSProp whose numerator is a running size of past steps,
 
     .. math::
@@ -328,7 +328,7 @@ class Adadelta(Optimizer):
         x_t = x_{t-1} - \eta\, \Delta_t .
 
     The ratio of an RMS of steps to an RMS of gradients has the units of :math:`x` over those of
-    :math:`g`, like an inverse curvature, so :math:`\Delta_t` has the units of :math:`x`:
+    :math:`grad`, like an inverse curvature, so :math:`\Delta_t` has the units of :math:`x`:
     Zeiler's "units that match"; :math:`\eta = 1` (PyTorch's default) is the rule as published.
     """
 
@@ -341,19 +341,45 @@ class Adadelta(Optimizer):
         self.eps = validate_guard(eps)
 
     def init(self, x: Array) -> AdadeltaState:
-        zeros = np.zeros_like(x)
-        return AdadeltaState(0, zeros, zeros)
+        return AdadeltaState(0, np.zeros_like(x), np.zeros_like(x))
 
-    def step(self, objective: Objective, x: Array, state: AdadeltaState):
-        g = objective.grad(x)
-        s = self.rho * state.squares + (1 - self.rho) * g**2
-        delta = np.sqrt(state.deltas + self.eps) / np.sqrt(s + self.eps) * g
+    def update(self, grad: Array, x: Array, state: AdadeltaState) -> tuple[Array, AdadeltaState]:
+        s = self.rho * state.squares + (1 - self.rho) * grad**2
+        delta = np.sqrt(state.deltas + self.eps) / np.sqrt(s + self.eps) * grad
         u = self.rho * state.deltas + (1 - self.rho) * delta**2
         x_next = x - self.step_size(state.count) * delta
         return x_next, AdadeltaState(state.count + 1, s, u)
 
 
-class RAdam(Optimizer):
+def radam_rho_inf(beta2: ArrayLike) -> Array:
+    r"""RAdam's :math:`\rho_\infty = 2/(1-\beta_2) - 1`, the length of an infinite average."""
+    return 2 / (1 - beta2) - 1
+
+
+def radam_rho(beta2: ArrayLike, t: ArrayLike) -> Array:
+    r"""RAdam's :math:`\rho_t = \rho_\infty - 2t\beta_2^t/(1-\beta_2^t)`, with
+    :math:`\rho_\infty = 2/(1-\beta_2) - 1`: the length of the average that :math:`\hat v_t`
+    amounts to."""
+    rho_inf = radam_rho_inf(beta2)
+    return rho_inf - 2 * t * beta2**t / bias_correction(beta2, t)
+
+
+def radam_rectification(beta2: ArrayLike, t: ArrayLike) -> Array:
+    r"""RAdam's :math:`r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\rho_\infty}
+    {(\rho_\infty-4)(\rho_\infty-2)\rho_t}}`, defined where :math:`\rho_t > 4` (NaN elsewhere)."""
+    rho_inf, rho = radam_rho_inf(beta2), radam_rho(beta2, t)
+    top = (rho - 4) * (rho - 2) * rho_inf
+    ratio = top / ((rho_inf - 4) * (rho_inf - 2) * rho)
+    return np.sqrt(np.where(rho > 4, ratio, np.nan))
+
+
+class RAdamState(NamedTuple):
+    count: int
+    mu: Array
+    nu: Array
+
+
+class RAdam(GradientOptimizer):
     r"""RAdam (Liu et al., 2020): Adam whose adaptive step is switched on only once the variance
     of :math:`1/\sqrt{\hat v_t}` is finite, and then rectified.
 
@@ -366,7 +392,9 @@ class RAdam(Optimizer):
             r_t\, \dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v_t} + \varepsilon} & \rho_t > 5,\\[1ex]
             1 & \text{otherwise (momentum SGD),}
         \end{cases}
-        \qquad r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_t}}.
+        \qquad r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_t}}
+
+    (:func:`radam_rho`, :func:`radam_rectification`).
     """
 
     name = "radam"
@@ -378,22 +406,18 @@ class RAdam(Optimizer):
         self.beta2 = validate_decay("beta2", beta2)
         self.eps = validate_guard(eps)
 
-    def init(self, x: Array) -> AdamState:
-        zeros = np.zeros_like(x)
-        return AdamState(0, zeros, zeros, zeros)
+    def init(self, x: Array) -> RAdamState:
+        return RAdamState(0, np.zeros_like(x), np.zeros_like(x))
 
-    def step(self, objective: Objective, x: Array, state: AdamState):
+    def update(self, grad: Array, x: Array, state: RAdamState) -> tuple[Array, RAdamState]:
         t = state.count + 1
-        g = objective.grad(x)
-        m = self.beta1 * state.mu + (1 - self.beta1) * g
-        v = self.beta2 * state.nu + (1 - self.beta2) * g**2
-        m_hat = m / (1 - self.beta1**t)
-        rho_inf = 2 / (1 - self.beta2) - 1
-        rho_t = rho_inf - 2 * t * self.beta2**t / (1 - self.beta2**t)
+        m = self.beta1 * state.mu + (1 - self.beta1) * grad
+        v = self.beta2 * state.nu + (1 - self.beta2) * grad**2
+        m_hat = debias(m, self.beta1, t)
+        rho_t = radam_rho(self.beta2, t)
         with np.errstate(invalid="ignore", divide="ignore"):
-            rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                           / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-            adaptive = np.sqrt(1 - self.beta2**t) / (np.sqrt(v) + self.eps)
+            rect = radam_rectification(self.beta2, t)
+            adaptive = np.sqrt(bias_correction(self.beta2, t)) / (np.sqrt(v) + self.eps)
         scale = np.where(rho_t > 5, adaptive * rect, 1.0)
         x_next = x - m_hat * self.step_size(state.count) * scale
-        return x_next, AdamState(t, m, v, v)
+        return x_next, RAdamState(t, m, v)

@@ -7,14 +7,31 @@ Symbols follow the chapters: :math:`\eta` (or :math:`\eta_k` for a schedule) the
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..objectives.base import Array, FiniteSum, Objective
+from ..objectives.base import Array, Objective
+from ..objectives.minibatch import (
+    SAMPLING,
+    SamplerState,
+    check_batch_size,
+    check_finite_sum,
+    draw,
+    key_of,
+)
 from ..schedules import Schedule
-from .base import Optimizer, validate_count, validate_step_size
+from .base import (
+    CurvatureOptimizer,
+    GradientOptimizer,
+    validate_count,
+    validate_range,
+    validate_step_size,
+)
+
+__all__ = ["SAMPLING", "CoordinateDescent", "DecoupledGD", "GradientDescent", "MinibatchSGD", "SGDState",
+           "StepState", "check_batch_size", "check_finite_sum"]
 
 
 class StepState(NamedTuple):
@@ -23,7 +40,7 @@ class StepState(NamedTuple):
     count: int
 
 
-class GradientDescent(Optimizer):
+class GradientDescent(GradientOptimizer):
     r"""Gradient descent: :math:`x_{k+1} = x_k - \eta_k\, g_k` (:math:`\eta_k = \eta` unless
     ``lr`` is a schedule)."""
 
@@ -35,22 +52,43 @@ class GradientDescent(Optimizer):
     def init(self, x: Array) -> StepState:
         return StepState(0)
 
-    def step(self, objective: Objective, x: Array,
-             state: StepState) -> tuple[Array, StepState]:
+    def update(self, grad: Array, x: Array, state: StepState) -> tuple[Array, StepState]:
         lr = self.step_size(state.count)
-        return x - lr * objective.grad(x), StepState(state.count + 1)
+        return x - lr * grad, StepState(state.count + 1)
 
 
-SAMPLING = ("replace", "shuffle")
+class DecoupledGD(GradientOptimizer):
+    r"""Gradient descent with decoupled weight decay (chapter 11): the decay is the optimizer's,
+
+    .. math::
+        x_{k+1} = (1 - \eta_k\lambda)\, x_k - \eta_k\, g_k,
+
+    where L2 regularisation would add :math:`\lambda x_k` to the gradient instead (for plain
+    gradient descent the two are the same rule; for adaptive ones they differ, see
+    :class:`~lessons_src.optim.AdamW`). ``weight_decay`` is :math:`\lambda \ge 0`.
+    """
+
+    name = "decoupled-gd"
+
+    def __init__(self, lr: ArrayLike | Schedule, weight_decay: ArrayLike = 0.01) -> None:
+        self.lr = validate_step_size("lr", lr)
+        self.weight_decay = validate_range("weight_decay", weight_decay, low=0.0)
+
+    def init(self, x: Array) -> StepState:
+        return StepState(0)
+
+    def update(self, grad: Array, x: Array, state: StepState) -> tuple[Array, StepState]:
+        lr = self.step_size(state.count)
+        shrunk = (1 - lr * self.weight_decay) * x
+        return shrunk - lr * grad, StepState(state.count + 1)
 
 
-class SGDState(NamedTuple):
-    count: int
-    rng: np.random.Generator | None
-    order: Array | None  # the current epoch's shuffled example order, per run (``shuffle`` only)
+#: Mini-batch SGD's state is its stream of batches (:class:`SamplerState`): ``count`` steps,
+#: the generator's ``key`` (``None`` for the exact gradient) and the epoch's ``order``.
+SGDState = SamplerState
 
 
-class MinibatchSGD(Optimizer):
+class MinibatchSGD(GradientOptimizer):
     r"""Mini-batch stochastic gradient descent with a seeded sampler,
 
     .. math::
@@ -62,8 +100,10 @@ class MinibatchSGD(Optimizer):
     draws every batch independently and uniformly with replacement; ``"shuffle"`` walks through a
     fresh random permutation of the examples each epoch, :math:`\lceil N/|B|\rceil` steps per epoch
     (the last batch of an epoch may be smaller). Each run of a sweep draws its own batches; the
-    whole sweep is reproducible from ``seed``. The objective must be a
-    :class:`~lessons_src.objectives.base.FiniteSum`.
+    whole sweep is reproducible from ``seed``. The batches are those of
+    :class:`~lessons_src.objectives.minibatch.Minibatches` with the same arguments; ``step`` draws
+    them (the objective must be a :class:`~lessons_src.objectives.base.FiniteSum`), while
+    ``update`` takes a gradient the caller computed, as gradient descent does.
     """
 
     name = "sgd"
@@ -79,9 +119,7 @@ class MinibatchSGD(Optimizer):
         self.seed = validate_count("seed", seed)
 
     def init(self, x: Array) -> SGDState:
-        if self.batch_size is None:
-            return SGDState(0, None, None)
-        return SGDState(0, np.random.default_rng(self.seed), None)
+        return SGDState(0, None if self.batch_size is None else key_of(self.seed), None)
 
     def gradient(self, objective: Objective, x: Array, state: SGDState) -> tuple[Array, SGDState]:
         """The gradient estimate at ``x`` and the sampler's next state (count not advanced)."""
@@ -90,43 +128,15 @@ class MinibatchSGD(Optimizer):
         check_finite_sum(objective)
         n = objective.n_examples
         check_batch_size(self.batch_size, n, self.sampling == "replace")
-        runs = x.shape[:-1]
-        rng, order = state.rng, state.order
-        if self.sampling == "replace":
-            index = rng.integers(0, n, size=(*runs, self.batch_size))
-        else:
-            per_epoch = -(-n // self.batch_size)
-            position = state.count % per_epoch
-            if position == 0 or order is None:
-                order = rng.permuted(np.broadcast_to(np.arange(n), (*runs, n)), axis=-1)
-            index = order[..., position * self.batch_size:(position + 1) * self.batch_size]
-        return objective.minibatch_grad(x, index), SGDState(state.count, rng, order)
+        index, drawn = draw(state, n, self.batch_size, self.sampling, x.shape[:-1])
+        return objective.minibatch_grad(x, index), drawn._replace(count=state.count)
 
-    def step(self, objective: Objective, x: Array,
-             state: SGDState) -> tuple[Array, SGDState]:
-        g, state = self.gradient(objective, x, state)
-        x_next = x - self.step_size(state.count) * g
-        return x_next, SGDState(state.count + 1, state.rng, state.order)
+    def update(self, grad: Array, x: Array, state: SGDState) -> tuple[Array, SGDState]:
+        x_next = x - self.step_size(state.count) * grad
+        return x_next, state._replace(count=state.count + 1)
 
 
-def check_finite_sum(objective: Any) -> None:
-    """Refuse an objective that cannot give mini-batch gradients."""
-    if not isinstance(objective, FiniteSum):
-        raise TypeError(
-            f"{objective!r} is not a finite sum: it needs n_examples and minibatch_grad"
-        )
-
-
-def check_batch_size(batch_size: int, n: int, replace: bool) -> None:
-    """A batch of ``batch_size`` examples out of ``n`` (at most ``n`` without replacement)."""
-    if batch_size < 1 or (not replace and batch_size > n):
-        raise ValueError(
-            f"batch_size must be between 1 and the {n} examples without replacement, "
-            f"got {batch_size}"
-        )
-
-
-class CoordinateDescent(Optimizer):
+class CoordinateDescent(CurvatureOptimizer):
     r"""Cyclic coordinate descent: step :math:`k` changes only coordinate :math:`i = k \bmod d`,
 
     .. math::
@@ -136,6 +146,7 @@ class CoordinateDescent(Optimizer):
     with :math:`c_i = \partial_{ii} f(x_k)` when ``newton=True`` (on a quadratic, :math:`\eta = 1`
     then minimises :math:`f` exactly along the coordinate) and :math:`c_i = 1` otherwise (a
     gradient step on one coordinate). One sweep through all coordinates takes :math:`d` steps.
+    ``update`` takes the Hessian; with ``newton=False`` it may be ``None``.
     """
 
     name = "coordinate"
@@ -147,10 +158,15 @@ class CoordinateDescent(Optimizer):
     def init(self, x: Array) -> StepState:
         return StepState(0)
 
-    def step(self, objective: Objective, x: Array, state: StepState):
+    def step(self, objective: Objective, x: Array, state: StepState) -> tuple[Array, StepState]:
+        hessian = objective.hessian(x) if self.newton else None
+        return self.update(objective.grad(x), hessian, x, state)
+
+    def update(self, grad: Array, hessian: Array | None, x: Array,
+               state: StepState) -> tuple[Array, StepState]:
         i = state.count % x.shape[-1]
-        g = objective.grad(x)[..., i]
-        scale = objective.hessian(x)[..., i, i] if self.newton else 1.0
+        g = grad[..., i]
+        scale = hessian[..., i, i] if self.newton else 1.0
         delta = self.step_size(state.count)[..., 0] * g / scale
         batch = np.broadcast_shapes(x.shape[:-1], delta.shape)
         x_next = np.broadcast_to(x, (*batch, x.shape[-1])).copy()

@@ -2,6 +2,7 @@ r"""Choosing each step by a line search: gradient descent with backtracking (Arm
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -9,7 +10,7 @@ from numpy.typing import ArrayLike
 
 from ..objectives.base import Array, Objective
 from ..schedules import Schedule
-from .base import Optimizer, validate_count, validate_range, validate_step_size
+from .base import LineSearchOptimizer, check_gradient, validate_count, validate_range, validate_step_size
 
 
 class ArmijoState(NamedTuple):
@@ -34,7 +35,7 @@ def armijo_holds(objective: Objective, x: ArrayLike, lr: ArrayLike, c: ArrayLike
     return trial <= objective.value(x) - np.asarray(c, dtype=float) * lr * np.sum(g * g, axis=-1)
 
 
-class Armijo(Optimizer):
+class Armijo(LineSearchOptimizer):
     r"""Gradient descent with a backtracking (Armijo) line search.
 
     Each step tries :math:`\eta = \eta_0, \gamma\eta_0, \gamma^2\eta_0, \dots` and takes the first
@@ -62,15 +63,16 @@ class Armijo(Optimizer):
         runs = np.broadcast_shapes(x.shape[:-1], self.batch_shape)
         return ArmijoState(0, np.full((*runs, 1), np.nan), np.zeros(runs, dtype=int))
 
-    def step(self, objective: Objective, x: Array, state: ArmijoState):
-        g = objective.grad(x)
-        f0 = objective.value(x)
+    def update(self, grad: Array, x: Array, state: ArmijoState,
+               value: Callable[[Array], Array]) -> tuple[Array, ArmijoState]:
+        g = check_gradient(grad, x)
+        f0 = value(x)
         slope = np.sum(g * g, axis=-1)  # ‖g‖²
         lr = np.broadcast_to(self.step_size(state.count), (*x.shape[:-1], 1)).copy()
         evaluations = state.evaluations + 1  # f(x) itself
         done = np.zeros(x.shape[:-1], dtype=bool)
         for attempt in range(self.max_backtracks + 1):
-            trial = objective.value(x - lr * g)
+            trial = value(x - lr * g)
             evaluations = evaluations + ~done
             done |= trial <= f0 - self.c[..., 0] * lr[..., 0] * slope
             if done.all() or attempt == self.max_backtracks:

@@ -11,9 +11,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..objectives.base import Array, Objective
+from ..objectives.base import Array
 from ..schedules import Schedule
-from .base import Optimizer, validate_decay, validate_number, validate_step_size
+from .base import GradientOptimizer, validate_decay, validate_number, validate_step_size
 
 
 class VelocityState(NamedTuple):
@@ -21,7 +21,7 @@ class VelocityState(NamedTuple):
     velocity: Array
 
 
-class Momentum(Optimizer):
+class Momentum(GradientOptimizer):
     r"""Heavy-ball momentum (Polyak):
 
     .. math::
@@ -44,13 +44,14 @@ class Momentum(Optimizer):
     def init(self, x: Array) -> VelocityState:
         return VelocityState(0, np.full_like(x, self.velocity0))
 
-    def step(self, objective: Objective, x: Array, state: VelocityState):
+    def update(self, grad: Array, x: Array,
+               state: VelocityState) -> tuple[Array, VelocityState]:
         lr = self.step_size(state.count)
-        v = self.beta * state.velocity - lr * objective.grad(x)
+        v = self.beta * state.velocity - lr * grad
         return x + v, VelocityState(state.count + 1, v)
 
 
-class Nesterov(Optimizer):
+class Nesterov(GradientOptimizer):
     r"""Nesterov's accelerated gradient, in look-ahead form:
 
     .. math::
@@ -69,10 +70,15 @@ class Nesterov(Optimizer):
     def init(self, x: Array) -> VelocityState:
         return VelocityState(0, np.zeros_like(x))
 
-    def step(self, objective: Objective, x: Array, state: VelocityState):
+    def grad_point(self, x: Array, state: VelocityState) -> Array:
+        r"""The look-ahead point :math:`x_k + \beta v_k`, where ``update`` wants the gradient."""
+        return x + self.beta * state.velocity
+
+    def update(self, grad: Array, x: Array,
+               state: VelocityState) -> tuple[Array, VelocityState]:
+        r"""``grad`` is :math:`\nabla f(x_k + \beta v_k)`, taken at :meth:`grad_point`."""
         lr = self.step_size(state.count)
-        lookahead = x + self.beta * state.velocity
-        v = self.beta * state.velocity - lr * objective.grad(lookahead)
+        v = self.beta * state.velocity - lr * grad
         return x + v, VelocityState(state.count + 1, v)
 
 
@@ -81,7 +87,7 @@ class BufferState(NamedTuple):
     buffer: Array
 
 
-class TorchMomentum(Optimizer):
+class TorchMomentum(GradientOptimizer):
     r"""Momentum as ``torch.optim.SGD(momentum=μ, nesterov=...)`` writes it (no dampening):
 
     .. math::
@@ -104,8 +110,8 @@ class TorchMomentum(Optimizer):
     def init(self, x: Array) -> BufferState:
         return BufferState(0, np.zeros_like(x))
 
-    def step(self, objective: Objective, x: Array, state: BufferState):
-        g = objective.grad(x)
+    def update(self, grad: Array, x: Array, state: BufferState) -> tuple[Array, BufferState]:
+        g = grad
         b = self.momentum * state.buffer + g
         direction = g + self.momentum * b if self.nesterov else b
         x_next = x - self.step_size(state.count) * direction

@@ -7,16 +7,16 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..objectives.base import Array, Objective
+from ..objectives.base import Array
 from ..schedules import Schedule
-from .base import Optimizer, validate_range, validate_step_size
+from .base import CurvatureOptimizer, check_gradient, validate_range, validate_step_size
 
 
 class NewtonState(NamedTuple):
     count: int
 
 
-class Newton(Optimizer):
+class Newton(CurvatureOptimizer):
     r"""Newton's method, optionally damped and regularised:
 
     .. math::
@@ -35,14 +35,14 @@ class Newton(Optimizer):
     def init(self, x: Array) -> NewtonState:
         return NewtonState(0)
 
-    def step(self, objective: Objective, x: Array, state: NewtonState):
-        g = objective.grad(x)
-        H = objective.hessian(x)
+    def update(self, grad: Array, hessian: Array, x: Array,
+               state: NewtonState) -> tuple[Array, NewtonState]:
+        grad = check_gradient(grad, x)
         if x.shape[-1] == 1:
-            direction = g / (H[..., 0] + self.alpha)
+            direction = grad / (hessian[..., 0] + self.alpha)
         else:
-            regularised = H + self.alpha[..., None] * np.eye(x.shape[-1])
-            direction = solve_batched(regularised, g)
+            regularised = hessian + self.alpha[..., None] * np.eye(x.shape[-1])
+            direction = solve_batched(regularised, grad)
         return x - self.step_size(state.count) * direction, NewtonState(state.count + 1)
 
 

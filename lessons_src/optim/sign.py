@@ -7,9 +7,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..objectives.base import Array, Objective
+from ..objectives.base import Array
 from ..schedules import Schedule
-from .base import Optimizer, validate_decay, validate_range, validate_step_size
+from .base import GradientOptimizer, validate_decay, validate_range, validate_step_size
 
 
 class LionState(NamedTuple):
@@ -17,7 +17,7 @@ class LionState(NamedTuple):
     mu: Array
 
 
-class Lion(Optimizer):
+class Lion(GradientOptimizer):
     r"""Lion (Chen et al., 2023): the sign of an interpolated momentum, with decoupled decay,
 
     .. math::
@@ -42,10 +42,9 @@ class Lion(Optimizer):
     def init(self, x: Array) -> LionState:
         return LionState(0, np.zeros_like(x))
 
-    def step(self, objective: Objective, x: Array, state: LionState):
-        g = objective.grad(x)
-        interpolated = self.beta1 * state.mu + (1 - self.beta1) * g
+    def update(self, grad: Array, x: Array, state: LionState) -> tuple[Array, LionState]:
+        interpolated = self.beta1 * state.mu + (1 - self.beta1) * grad
         lr = self.step_size(state.count)
         x_next = x - lr * (np.sign(interpolated) + self.weight_decay * x)
-        m = self.beta2 * state.mu + (1 - self.beta2) * g
+        m = self.beta2 * state.mu + (1 - self.beta2) * grad
         return x_next, LionState(state.count + 1, m)

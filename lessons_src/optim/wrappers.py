@@ -12,8 +12,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..objectives.base import Array, Objective
-from ..objectives.wrappers import ClippedGradient, validate_max_norm
-from .base import Optimizer, validate_number
+from ..objectives.wrappers import ClippedGradient, clip_by_norm, validate_max_norm
+from .base import GradientOptimizer, Optimizer, validate_number
 
 
 def _check_inner(inner: Any) -> Optimizer:
@@ -22,7 +22,23 @@ def _check_inner(inner: Any) -> Optimizer:
     return inner
 
 
-class Clip(Optimizer):
+class _Wrapper(GradientOptimizer):
+    """Asks for the gradient the inner rule asks for (its point, its sampler); an inner rule
+    that needs more than the gradient (Newton, a line search) is stepped through ``step``."""
+
+    inner: Optimizer
+
+    def init(self, x: Array) -> Any:
+        return self.inner.init(x)
+
+    def grad_point(self, x: Array, state: Any) -> Array:
+        return self.inner.grad_point(x, state)
+
+    def gradient(self, objective: Objective, x: Array, state: Any) -> tuple[Array, Any]:
+        return self.inner.gradient(objective, x, state)
+
+
+class Clip(_Wrapper):
     r"""Any optimizer, fed gradients clipped to norm at most :math:`\tau`:
 
     .. math::
@@ -39,15 +55,16 @@ class Clip(Optimizer):
         self.inner = _check_inner(inner)
         self.max_norm = validate_max_norm(max_norm)
 
-    def init(self, x: Array) -> Any:
-        return self.inner.init(x)
+    def update(self, grad: Array, x: Array, state: Any) -> tuple[Array, Any]:
+        return self.inner.update(clip_by_norm(grad, self.max_norm), x, state)
 
     def step(self, objective: Objective, x: Array, state: Any) -> tuple[Array, Any]:
-        clipped = ClippedGradient(objective, self.max_norm[..., 0])
-        return self.inner.step(clipped, x, state)
+        if isinstance(self.inner, GradientOptimizer):
+            return super().step(objective, x, state)
+        return self.inner.step(ClippedGradient(objective, self.max_norm[..., 0]), x, state)
 
 
-class Projected(Optimizer):
+class Projected(_Wrapper):
     r"""Keep an optimizer inside an interval: :math:`x_{t} = \min(\max(\tilde x_t, \ell), h)`,
     where :math:`\tilde x_t` is the inner rule's next point.
 
@@ -64,9 +81,12 @@ class Projected(Optimizer):
         if not self.lo < self.hi:
             raise ValueError(f"the interval must have lo < hi, got lo={lo}, hi={hi}")
 
-    def init(self, x: Array) -> Any:
-        return self.inner.init(x)
+    def update(self, grad: Array, x: Array, state: Any) -> tuple[Array, Any]:
+        x_next, state = self.inner.update(grad, x, state)
+        return np.clip(x_next, self.lo, self.hi), state
 
     def step(self, objective: Objective, x: Array, state: Any) -> tuple[Array, Any]:
+        if isinstance(self.inner, GradientOptimizer):
+            return super().step(objective, x, state)
         x_next, state = self.inner.step(objective, x, state)
         return np.clip(x_next, self.lo, self.hi), state
