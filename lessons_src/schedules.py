@@ -10,12 +10,23 @@ steps already taken. Give one wherever an optimizer takes a step size::
 A schedule's numbers may be arrays: ``step_decay(0.5, 100, np.array([0.3, 0.5, 0.9]))`` is a sweep
 of three runs, as an array-valued step size is. Any function of ``t`` becomes a schedule with
 :class:`Schedule`; the optimizer checks every :math:`\eta_k` it receives (positive, finite) and
-names the hyperparameter when one is not.
+names the hyperparameter when one is not; a schedule asked for a negative step refuses, naming ``t``.
+
+The makers follow ``torch.optim.lr_scheduler`` stepped once per iteration, and the tests check
+them against it: ``step_decay`` (StepLR), ``multi_step`` (MultiStepLR), ``constant_factor``
+(ConstantLR), ``linear`` (LinearLR), ``exponential_decay`` (ExponentialLR), ``polynomial``
+(PolynomialLR), ``cosine`` (CosineAnnealingLR), ``cosine_restarts``
+(CosineAnnealingWarmRestarts), ``cyclic`` (CyclicLR), ``one_cycle`` (OneCycleLR),
+``sequential`` (SequentialLR). ReduceLROnPlateau depends on the losses, not the step count
+alone: :class:`ReduceOnPlateau` is a pure state update (and a function of a recorded loss
+sequence), not a :class:`Schedule`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -37,11 +48,11 @@ class Schedule:
         self.label = label or getattr(function, "__name__", "schedule")
 
     def __call__(self, t: int) -> ArrayLike:
-        return self.function(t)
+        return self.function(_check_step(t))
 
     def at(self, t: int, name: str = "lr") -> Array:
         """:math:`\\eta_k` checked (positive and finite), with a trailing axis for coordinates."""
-        value = np.asarray(self.function(t), dtype=float)
+        value = np.asarray(self.function(_check_step(t)), dtype=float)
         if not np.all(np.isfinite(value) & (value > 0)):
             bad = float(value[~(np.isfinite(value) & (value > 0))].flat[0])
             raise ValueError(f"the schedule of {name} must give positive finite step sizes, "
@@ -55,6 +66,18 @@ class Schedule:
 
     def __repr__(self) -> str:
         return f"Schedule({self.label})"
+
+
+def _check_step(t: ArrayLike) -> ArrayLike:
+    """``t`` itself, refused unless it is a step count (or an array of them): at least 0."""
+    if type(t) is int:  # the run loop's case, kept cheap
+        if t >= 0:
+            return t
+    elif not isinstance(t, bool):
+        counts = np.asarray(t)
+        if counts.dtype.kind in "iuf" and np.all(counts >= 0):  # NaN fails this too
+            return t
+    raise ValueError(f"t must be a step count (an integer, at least 0), got {t!r}")
 
 
 def _positive(name: str, value: ArrayLike) -> Array:
@@ -225,6 +248,280 @@ def sequential(schedules: list[Schedule], milestones: list[int]) -> Schedule:
     return Schedule(schedule, " then ".join(s.label for s in schedules))
 
 
+def multi_step(lr: ArrayLike, milestones: list[int], factor: ArrayLike = 0.1) -> Schedule:
+    r"""Multi-step decay: cut the step by :math:`\gamma` = ``factor`` at each milestone,
+
+    .. math::
+        \eta_k = \eta_0\,\gamma^{\,\#\{i \,:\, m_i \le k\}},
+
+    as in the ResNet training of He et al. (2016), *Deep residual learning for image
+    recognition* (divide by 10 at two milestones). PyTorch's ``MultiStepLR(milestones,
+    gamma=factor)`` stepped once per iteration; a milestone given twice cuts twice.
+
+    Args: ``lr`` :math:`\eta_0` (a number or an array, a sweep); ``milestones`` the steps
+    :math:`m_i` where the step is cut, non-decreasing integers at least 0; ``factor``
+    :math:`\gamma \in (0, 1]`, default 0.1.
+
+    Example::
+
+        Momentum(lr=multi_step(0.1, [100, 200]), beta=0.9)   # 0.1, then 0.01, then 0.001
+    """
+    lr, factor = _positive("lr", lr), _factor("factor", factor)
+    marks = list(milestones)
+    if any(isinstance(m, bool) or int(m) != m or m < 0 for m in marks) or marks != sorted(marks):
+        raise ValueError(f"milestones must be non-decreasing integers at least 0, got {milestones!r}")
+    marks = np.array(marks, dtype=int)
+
+    def schedule(t: ArrayLike) -> ArrayLike:
+        cuts = np.searchsorted(marks, t, side="right")
+        return lr * factor ** (cuts[..., None] if np.ndim(cuts) and np.ndim(lr) else cuts)
+
+    return Schedule(schedule, f"{lr} · {factor}^#(milestones ≤ t), milestones {marks.tolist()}")
+
+
+def constant_factor(lr: ArrayLike, factor: float = 1 / 3, total: int = 5) -> Schedule:
+    r"""A smaller constant step for the first ``total`` steps, then the full step:
+
+    .. math::
+        \eta_k = \begin{cases} \eta\,c & k < T \\ \eta & k \ge T \end{cases}
+
+    with :math:`c` = ``factor`` and :math:`T` = ``total`` (PyTorch's ``ConstantLR(factor,
+    total_iters=total)``): the crudest warmup, with no paper of its own.
+
+    Args: ``lr`` :math:`\eta`; ``factor`` :math:`c \in (0, 1]`, default 1/3; ``total``
+    :math:`T`, a positive integer, default 5.
+
+    Example::
+
+        Adam(lr=constant_factor(1e-3, factor=0.5, total=40))   # 5e-4 for 40 steps, then 1e-3
+    """
+    lr, factor, total = _positive("lr", lr), _factor("factor", factor), _every(total, "total")
+    return Schedule(lambda t: lr * np.where(np.asarray(t) < total, factor, 1.0),
+                    f"{lr} · ({factor:g} before step {total}, then 1)")
+
+
+def polynomial(lr: ArrayLike, total: int = 5, power: float = 1.0) -> Schedule:
+    r"""Polynomial decay to zero at step :math:`T` = ``total``:
+
+    .. math::
+        \eta_k = \eta_0 \Bigl(1 - \frac{\min(k, T)}{T}\Bigr)^{p}
+
+    with :math:`p` = ``power`` (PyTorch's ``PolynomialLR(total_iters=total, power=power)``; the
+    "poly" policy of DeepLab, Chen et al. (2018), uses :math:`p = 0.9`). The step is 0 from step
+    :math:`T` on, which an optimizer refuses: run at most :math:`T` steps.
+
+    Args: ``lr`` :math:`\eta_0`; ``total`` :math:`T`, a positive integer, default 5; ``power``
+    :math:`p > 0`, default 1.0 (linear decay).
+
+    Example::
+
+        GradientDescent(lr=polynomial(0.5, total=1000, power=0.9))
+    """
+    lr, total = _positive("lr", lr), _every(total, "total")
+    power = float(_positive("power", power))
+    return Schedule(lambda t: lr * (1.0 - np.minimum(t, total) / total) ** power,
+                    f"{lr} · (1 - t/{total})^{power:g}")
+
+
+def cyclic(base_lr: ArrayLike, max_lr: ArrayLike, up: int = 2000, down: int | None = None,
+           mode: str = "triangular", gamma: float = 1.0) -> Schedule:
+    r"""Cyclical learning rates (Smith, 2017, *Cyclical learning rates for training neural
+    networks*, WACV): the step climbs linearly from :math:`\eta_{lo}` = ``base_lr`` towards
+    :math:`\eta_{hi}` = ``max_lr`` in :math:`U` = ``up`` steps, falls back in :math:`D` =
+    ``down`` steps, and repeats. With :math:`C = U + D`, the cycle :math:`c = \lfloor 1 + k/C
+    \rfloor` and the position :math:`x = 1 + k/C - c` in it,
+
+    .. math::
+        \eta_k = \eta_{lo} + (\eta_{hi} - \eta_{lo})\,h(x)\,s_k, \qquad
+        h(x) = \begin{cases} x / r & x \le r \\ (x - 1)/(r - 1) & x > r \end{cases},
+        \quad r = U/C,
+
+    where the amplitude's scale :math:`s_k` is 1 (``mode="triangular"``), :math:`2^{-(c-1)}`,
+    halved every cycle (``"triangular2"``), or :math:`\gamma^k` (``"exp_range"``). PyTorch's
+    ``CyclicLR(base_lr, max_lr, step_size_up=up, step_size_down=down, mode=mode, gamma=gamma,
+    cycle_momentum=False)``.
+
+    Args: ``base_lr`` :math:`\eta_{lo} > 0` and ``max_lr`` :math:`\eta_{hi} \ge \eta_{lo}`
+    (numbers or arrays); ``up`` :math:`U`, default 2000; ``down`` :math:`D`, default ``None``
+    (the same as ``up``); ``mode``, default ``"triangular"``; ``gamma`` :math:`\gamma \in (0, 1]`,
+    used by ``"exp_range"`` only, default 1.0.
+
+    Example::
+
+        Momentum(lr=cyclic(0.001, 0.1, up=50, mode="triangular2"), beta=0.9)
+    """
+    base_lr, max_lr = _positive("base_lr", base_lr), _positive("max_lr", max_lr)
+    if np.any(max_lr < base_lr):
+        raise ValueError(f"max_lr must be at least base_lr, got {max_lr} and {base_lr}")
+    up = _every(up, "up")
+    down = up if down is None else _every(down, "down")
+    if mode not in ("triangular", "triangular2", "exp_range"):
+        raise ValueError(f"mode must be 'triangular', 'triangular2' or 'exp_range', got {mode!r}")
+    gamma = float(_factor("gamma", gamma))
+    size = float(up + down)
+    ratio = up / size
+
+    def schedule(t: ArrayLike) -> ArrayLike:
+        t = np.asarray(t)
+        cycle = np.floor(1 + t / size)
+        x = 1.0 + t / size - cycle
+        height = np.where(x <= ratio, x / ratio, (x - 1) / (ratio - 1))
+        if mode == "triangular":
+            scale = 1.0
+        elif mode == "triangular2":
+            scale = 1 / (2.0 ** (cycle - 1))
+        else:
+            scale = gamma**t
+        if np.ndim(t) and np.ndim(max_lr):
+            height, scale = height[..., None], np.asarray(scale)[..., None] if np.ndim(scale) else scale
+        return base_lr + (max_lr - base_lr) * height * scale
+
+    return Schedule(schedule, f"cyclic {mode} {base_lr} ↔ {max_lr}, up {up}, down {down}")
+
+
+class PlateauState(NamedTuple):
+    r"""Where :class:`ReduceOnPlateau` stands after ``count`` losses: the step size ``lr`` for the
+    next step, the ``best`` loss so far, the number of ``bad`` losses since it (no better than
+    the best by the threshold), and the steps of ``cooldown`` left after a cut."""
+
+    lr: Array
+    best: Array
+    bad: Array
+    cooldown: Array
+    count: int
+
+
+@dataclass(frozen=True)
+class ReduceOnPlateau:
+    r"""Cut the step when the loss stops improving (PyTorch's ``ReduceLROnPlateau``).
+
+    After each loss :math:`\ell_k` (reported once per step or per epoch), with the best loss so
+    far :math:`\ell^*`: the loss counts as better when :math:`\ell_k < \ell^*(1 - \theta)`
+    (``threshold_mode="rel"``) or :math:`\ell_k < \ell^* - \theta` (``"abs"``; in
+    ``mode="max"`` the inequalities turn round, for an accuracy). A better loss becomes
+    :math:`\ell^*` and clears the count of bad losses; otherwise the count grows. When the count
+    exceeds ``patience``, the step is cut,
+
+    .. math::
+        \eta \leftarrow \max(\gamma\,\eta,\ \eta_{\min}) \quad \text{(unless that changes }
+        \eta \text{ by less than } \varepsilon\text{)},
+
+    the count is cleared and the next ``cooldown`` losses are not counted. No paper: a rule of
+    thumb of practice.
+
+    Why a state, and not a :class:`Schedule`: :math:`\eta_k` depends on the losses before step
+    :math:`k`, not on :math:`k` alone, so it cannot be a function of the step count. The design
+    keeps the package pure: :class:`PlateauState` is an immutable value and :meth:`update`
+    returns a new one (the loop owns the state, as it owns an optimizer's); :meth:`rates` is the
+    same rule as a pure function of a recorded loss sequence, and :meth:`schedule` turns a record
+    into a :class:`Schedule` that any optimizer takes (to replay or compare a run). Each run of a
+    sweep (array ``lr``, array losses) keeps its own best and counts.
+
+    Args (PyTorch's defaults): ``lr`` :math:`\eta_0`; ``mode`` ``"min"`` or ``"max"``, default
+    ``"min"``; ``factor`` :math:`\gamma \in (0, 1)`, default 0.1; ``patience``, default 10;
+    ``threshold`` :math:`\theta \ge 0`, default 1e-4; ``threshold_mode`` ``"rel"`` or
+    ``"abs"``, default ``"rel"``; ``cooldown``, default 0; ``min_lr`` :math:`\eta_{\min} \ge 0`,
+    default 0; ``eps`` :math:`\varepsilon \ge 0`, default 1e-8. A NaN loss is refused.
+
+    Example::
+
+        plateau = ReduceOnPlateau(0.1, patience=5)
+        rates = plateau.rates(losses)   # η_0, ..., η_n for the losses ℓ_0, ..., ℓ_{n-1}
+    """
+
+    lr: ArrayLike
+    mode: str = "min"
+    factor: float = 0.1
+    patience: int = 10
+    threshold: float = 1e-4
+    threshold_mode: str = "rel"
+    cooldown: int = 0
+    min_lr: float = 0.0
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lr", _positive("lr", self.lr))
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {self.mode!r}")
+        if self.threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {self.threshold_mode!r}")
+        if not 0 < float(_positive("factor", self.factor)) < 1:
+            raise ValueError(f"factor must be in (0, 1), got {self.factor!r}")
+        for name in ("patience", "cooldown"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or int(value) != value or value < 0:
+                raise ValueError(f"{name} must be an integer at least 0, got {value!r}")
+        for name in ("threshold", "min_lr", "eps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be finite and at least 0, got {value!r}")
+
+    def init(self) -> PlateauState:
+        """The state before any loss: the full step, no best loss yet."""
+        worst = np.inf if self.mode == "min" else -np.inf
+        shape = np.shape(self.lr)
+        return PlateauState(np.array(self.lr, dtype=float), np.full(shape, worst),
+                            np.zeros(shape, dtype=int), np.zeros(shape, dtype=int), 0)
+
+    def update(self, state: PlateauState, loss: ArrayLike) -> PlateauState:
+        """The state after one more loss (a number, or one per run of a sweep); NaN is refused."""
+        loss = np.asarray(loss, dtype=float)
+        if not np.all(np.isfinite(loss)):
+            raise ValueError(f"loss must be finite, got {loss.tolist()} after {state.count} "
+                             f"losses (a diverged run has no plateau)")
+        shape = np.broadcast_shapes(loss.shape, np.shape(state.lr))
+        lr, best, bad, cooldown = (np.broadcast_to(a, shape) for a in state[:4])
+        loss = np.broadcast_to(loss, shape)
+        if self.mode == "min":
+            better = loss < (best * (1.0 - self.threshold) if self.threshold_mode == "rel"
+                             else best - self.threshold)
+        else:
+            better = loss > (best * (self.threshold + 1.0) if self.threshold_mode == "rel"
+                             else best + self.threshold)
+        best = np.where(better, loss, best)
+        bad = np.where(better, 0, bad + 1)
+        cooling = cooldown > 0
+        cooldown = np.where(cooling, cooldown - 1, cooldown)
+        bad = np.where(cooling, 0, bad)
+        cut = bad > self.patience
+        smaller = np.maximum(lr * self.factor, self.min_lr)
+        lr = np.where(cut & (lr - smaller > self.eps), smaller, lr)
+        cooldown = np.where(cut, int(self.cooldown), cooldown)
+        bad = np.where(cut, 0, bad)
+        return PlateauState(lr, best, bad, cooldown, state.count + 1)
+
+    def rates(self, losses: ArrayLike) -> Array:
+        r""":math:`\eta_0, \dots, \eta_n` for the losses :math:`\ell_0, \dots, \ell_{n-1}`:
+        :math:`\eta_{k+1}` is the step after :math:`\ell_k` was reported (shape ``(n + 1,
+        *batch)``)."""
+        losses = np.asarray(losses, dtype=float)
+        if losses.ndim < 1:
+            raise ValueError(f"losses must be a sequence of losses, got {losses!r}")
+        bad = ~np.isfinite(losses)
+        if bad.any():
+            raise ValueError(f"losses must be finite, got {losses[bad].flat[0]} "
+                             f"at losses[{int(np.argmax(bad.reshape(len(losses), -1).any(-1)))}]")
+        state = self.init()
+        out = [state.lr]
+        for loss in losses:
+            state = self.update(state, loss)
+            out.append(state.lr)
+        return np.array(np.broadcast_arrays(*out))
+
+    def schedule(self, losses: ArrayLike) -> Schedule:
+        r"""The steps of :meth:`rates` as a :class:`Schedule`, for steps :math:`0, \dots, n`."""
+        rates = self.rates(losses)
+        last = len(rates) - 1
+
+        def schedule(t: ArrayLike) -> ArrayLike:
+            if np.any(np.asarray(t) > last):
+                raise ValueError(f"t must be at most {last}: the plateau schedule knows the "
+                                 f"losses of {last} steps, got t={t!r}")
+            return rates[t]
+
+        return Schedule(schedule, f"plateau cuts of {self.lr} by {self.factor:g} over {last} losses")
+
+
 def lr_range(low: float, high: float, steps: int) -> Schedule:
     r"""The learning-rate range test's sweep (Smith, 2017): the step grows geometrically from
     ``low`` to ``high`` over ``steps`` steps, :math:`\eta_k = \eta_{lo}(\eta_{hi}/\eta_{lo})^{k/K}`.
@@ -238,16 +535,22 @@ def lr_range(low: float, high: float, steps: int) -> Schedule:
 
 
 __all__ = [
+    "PlateauState",
+    "ReduceOnPlateau",
     "Schedule",
     "constant",
+    "constant_factor",
     "cosine",
     "cosine_restarts",
+    "cyclic",
     "exponential_decay",
     "inverse_sqrt_decay",
     "inverse_time_decay",
     "linear",
     "lr_range",
+    "multi_step",
     "one_cycle",
+    "polynomial",
     "sequential",
     "step_decay",
     "warmup",

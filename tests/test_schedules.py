@@ -213,3 +213,82 @@ def test_schedules_of_practice_sweep_and_refuse_bad_arguments():
     ]:
         with pytest.raises(ValueError, match=name):
             call()
+
+
+def test_torch_parity_schedules_have_their_shapes_and_refuse_bad_arguments():
+    from lessons_src.schedules import ReduceOnPlateau, constant_factor, cyclic, multi_step, polynomial
+
+    t = np.arange(120)
+    steps = multi_step(0.1, [10, 30, 30])(t)
+    assert steps[9] == 0.1 and steps[10] == pytest.approx(0.01) and steps[30] == pytest.approx(1e-4)
+    held = constant_factor(0.1, 0.5, 20)(t)
+    assert np.all(held[:20] == 0.05) and np.all(held[20:] == 0.1)
+    poly = polynomial(0.1, total=100, power=2.0)(t)
+    assert poly[50] == pytest.approx(0.025) and np.all(poly[100:] == 0)
+    tri = cyclic(0.01, 0.1, up=10, down=30)(t)
+    assert tri[0] == pytest.approx(0.01) and tri[10] == pytest.approx(0.1) and tri[40] == pytest.approx(0.01)
+    assert [k for k in range(2, 120) if tri[k] > tri[k - 1] and tri[k - 1] <= tri[k - 2]] == [41, 81]
+    halved = cyclic(1e-9, 1.0, up=10, mode="triangular2")(t)
+    assert [halved[10], halved[30], halved[50]] == pytest.approx([1.0, 0.5, 0.25])
+    assert cyclic(0.01, 0.1, up=10, mode="exp_range", gamma=0.9)(10) == pytest.approx(0.01 + 0.09 * 0.9**10)
+    for call, name in [
+        (lambda: multi_step(0.1, [30, 10]), "milestones"),
+        (lambda: multi_step(0.1, [-1, 10]), "milestones"),
+        (lambda: multi_step(0.1, [10], factor=2.0), "factor"),
+        (lambda: constant_factor(0.1, factor=0.0), "factor"),
+        (lambda: constant_factor(0.1, total=0), "total"),
+        (lambda: polynomial(0.1, total=0), "total"),
+        (lambda: polynomial(0.1, power=-1.0), "power"),
+        (lambda: cyclic(0.1, 0.01), "max_lr"),
+        (lambda: cyclic(0.01, 0.1, up=0), "up"),
+        (lambda: cyclic(0.01, 0.1, down=-3), "down"),
+        (lambda: cyclic(0.01, 0.1, mode="triangle"), "mode"),
+        (lambda: cyclic(0.01, 0.1, mode="exp_range", gamma=1.5), "gamma"),
+        (lambda: ReduceOnPlateau(0.1, factor=1.0), "factor"),
+        (lambda: ReduceOnPlateau(0.1, mode="lowest"), "mode"),
+        (lambda: ReduceOnPlateau(0.1, threshold_mode="relative"), "threshold_mode"),
+        (lambda: ReduceOnPlateau(0.1, patience=-1), "patience"),
+        (lambda: ReduceOnPlateau(0.1, min_lr=-1.0), "min_lr"),
+        (lambda: ReduceOnPlateau(-0.1), "lr"),
+    ]:
+        with pytest.raises(ValueError, match=name):
+            call()
+
+
+@pytest.mark.parametrize("t", [-1, np.int64(-3), np.array([0, 1, -2]), float("nan"), True])
+def test_a_schedule_asked_for_a_negative_step_names_t(t):
+    from lessons_src.schedules import cosine, cyclic, multi_step
+
+    for schedule in (step_decay(0.1, 10, 0.5), cosine(0.1, 50), cyclic(0.01, 0.1, up=5),
+                     multi_step(0.1, [3]), Schedule(lambda k: 0.1)):
+        with pytest.raises(ValueError, match=r"^t must be a step count"):
+            schedule(t)
+        with pytest.raises(ValueError, match=r"^t must be a step count"):
+            schedule.at(t)
+
+
+def test_reduce_on_plateau_is_pure_and_refuses_nan_losses():
+    from lessons_src.schedules import ReduceOnPlateau
+
+    plateau = ReduceOnPlateau(0.1, factor=0.5, patience=1)
+    start = plateau.init()
+    after = plateau.update(start, 1.0)
+    assert start.count == 0 and start.best == np.inf and after.best == 1.0  # start is unchanged
+    state = after
+    for loss in (1.0, 1.0):  # two losses no better than the best: a cut after patience 1
+        state = plateau.update(state, loss)
+    assert state.lr == pytest.approx(0.05) and state.bad == 0 and state.count == 3
+    assert np.array_equal(plateau.rates([1.0, 1.0, 1.0]), [0.1, 0.1, 0.1, 0.05])
+    # a sweep: one plateau per run, each with its own losses
+    sweep = ReduceOnPlateau(np.array([0.1, 0.2]), factor=0.5, patience=0)
+    rates = sweep.rates([[1.0, 1.0], [0.5, 2.0], [0.4, 3.0]])
+    assert rates.shape == (4, 2) and np.array_equal(rates[-1], [0.1, 0.05])
+    with pytest.raises(ValueError, match=r"^loss must be finite"):
+        plateau.update(state, float("nan"))
+    with pytest.raises(ValueError, match=r"^losses must be finite, got nan at losses\[2\]"):
+        plateau.rates([1.0, 0.9, np.nan, 0.8])
+    # replayed as a schedule, it knows only the steps its losses decided
+    schedule = plateau.schedule([1.0, 1.0, 1.0])
+    assert schedule.at(3)[0] == pytest.approx(0.05)
+    with pytest.raises(ValueError, match=r"^t must be at most 3"):
+        schedule(4)
