@@ -184,10 +184,19 @@ def run(
     with np.errstate(all="ignore"):
         state = optimizer.init(x)
         recorder = _Recorder(state, record, steps)
+        # Fast exact test of "no coordinate beyond the bound": the sum of squares is at most
+        # bound² only if every |x_i| <= bound (NaN or overflow fails it). One BLAS call per step
+        # instead of four ufuncs; the full test runs only when this one fails.
+        squared_bound = bound * bound if np.isfinite(bound * bound) else -1.0
         for k in range(1, steps + 1):
             loss = objective if objective_at is None else objective_at(k)
             x, state = optimizer.step(loss, x, state)
-            recorder.keep(k, state)
+            if recorder.fields:
+                recorder.keep(k, state)
+            flat = np.ravel(x)
+            if flat @ flat <= squared_bound:
+                points[k] = x
+                continue
             escaped = ~np.all(np.abs(x) <= bound, axis=-1)
             if escaped.any():
                 diverged_at[escaped & (diverged_at < 0)] = k

@@ -379,3 +379,24 @@ def test_objective_at_gives_each_step_its_own_loss():
         expected.append(x - 0.25 * (2 * x + losses[t].b))
     np.testing.assert_allclose(trajectory.points[:, 0], expected)
     np.testing.assert_allclose(trajectory.values, [(x - 1) ** 2 for x in expected])
+
+
+def test_divergence_step_is_the_first_past_the_bound_whatever_the_bound():
+    """The loop's quick escape test (a sum of squares against bound²) and its full test agree:
+    each run's ``diverged_at`` is the first step with a coordinate beyond ``bound``, also when
+    bound² overflows (then only the full test runs) and in several dimensions."""
+    from lessons_src import GradientDescent, QuadraticND
+
+    bowl = QuadraticND.from_eigenvalues([1.0, 3.0], angle=0.4)
+    rates = np.array([0.1, 0.5, 0.6, 0.7, 0.8, 1.0])  # the last three diverge (η > 2/3)
+    wide = run(bowl, GradientDescent(rates), [1.0, -2.0], 200, bound=1e200)
+    for bound in (10.0, 1e3, 1e20):
+        bounded = run(bowl, GradientDescent(rates), [1.0, -2.0], 200, bound=bound)
+        beyond = np.any(np.abs(wide.points) > bound, axis=-1)
+        expected = np.where(beyond.any(axis=0), beyond.argmax(axis=0), -1)
+        stopped = np.isnan(bounded.points).any(axis=-1)
+        assert np.array_equal(np.where(stopped.any(axis=0), stopped.argmax(axis=0), -1), expected)
+        escaped = expected >= 0
+        assert np.array_equal(bounded.diverged_at[escaped], expected[escaped]), bound
+        assert escaped.sum() >= 2 and not escaped[:3].any()
+        assert np.array_equal(bounded.points[:, :3], wide.points[:, :3])  # the others are untouched
