@@ -7,13 +7,14 @@ forms they are compared with live in :mod:`lessons_src.theory`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .objectives.base import Array, Objective, as_points
 from .objectives.minibatch import check_batch_size, check_finite_sum
+from .optim.base import Optimizer
 from .runner import Trajectory
 
 
@@ -168,3 +169,39 @@ def sample_minibatch_grads(objective: Objective, x: ArrayLike, batch_size: int, 
         index = np.argpartition(keys, batch_size - 1, axis=-1)[:, :batch_size]
     return objective.minibatch_grad(point, index)
 
+
+
+class Memory(NamedTuple):
+    """What an optimizer keeps: numbers per coordinate, and the fields of its state."""
+
+    per_parameter: int
+    fields: int
+
+
+def memory_per_parameter(optimizer: Optimizer, steps: int = 5) -> Memory:
+    """How many numbers per coordinate ``optimizer`` keeps beyond the parameters themselves.
+
+    After ``steps`` steps on a 2-D quadratic whose coordinates see different gradients, a state
+    field counts if it has one entry per coordinate, its entries differ, and it is not the same
+    array as a field already counted (a scalar such as NAdam's momentum product, or an empty
+    slot such as Adam's ``nu_max`` without AMSGrad, costs nothing). ``fields`` counts every
+    field but the step count. Example: ``memory_per_parameter(Adam(lr=0.1))`` is ``(2, 3)``.
+    """
+    from .objectives.quadratics import QuadraticND
+
+    f = QuadraticND.from_eigenvalues([1.0, 3.0], minimizer=[1.0, -2.0])
+    x = np.array([3.0, 4.0])
+    state = optimizer.init(x)
+    varies = set()
+    for _ in range(steps):
+        x, state = optimizer.step(f, x, state)
+        for name in state._fields[1:]:  # skip the step count
+            value = np.asarray(getattr(state, name))
+            if value.shape == x.shape and np.ptp(value) > 0:
+                varies.add(name)
+    kept: list[Any] = []
+    for name in state._fields[1:]:
+        value = getattr(state, name)
+        if name in varies and not any(value is other for other in kept):
+            kept.append(value)
+    return Memory(len(kept), len(state._fields) - 1)

@@ -124,3 +124,59 @@ def test_errors(line):
         sample_minibatch_grads(line, np.zeros(2), 501, 2, replace=False)
     with pytest.raises(ValueError, match=r"A must be \(N, d\)"):
         LeastSquares(np.ones((3, 2)), np.ones(4))
+
+
+# --- the one mini-batch stream ----------------------------------------------------------------
+
+@pytest.mark.parametrize("sampling", ["replace", "shuffle"])
+def test_the_stream_feeds_update_exactly_as_minibatch_sgd_steps(line, sampling):
+    """MinibatchSGD's batches are the stream's: its gradient through update is SGD, bit for bit,
+    whether run draws them (step) or the caller does (Minibatches.gradient, then update)."""
+    from lessons_src.objectives import Minibatches
+
+    lrs = np.array([0.05, 0.1, 0.2])
+    sgd = MinibatchSGD(lrs, batch_size=8, sampling=sampling, seed=4)
+    by_run = run(line, sgd, np.zeros(2), 150).points
+    stream = Minibatches(line, 8, sampling=sampling, seed=4)
+    x = np.zeros((3, 2))
+    state, batches = sgd.init(x), stream.init()
+    for k in range(1, 151):
+        g, batches = stream.gradient(x, batches)
+        x, state = sgd.update(g, x, state)
+        np.testing.assert_array_equal(x, by_run[k])
+
+
+@pytest.mark.parametrize("sampling", ["replace", "shuffle"])
+def test_at_k_is_the_kth_batch_and_serves_any_optimizer(line, sampling):
+    from lessons_src import Adam
+    from lessons_src.objectives import Minibatches
+
+    stream = Minibatches(line, 16, sampling=sampling, seed=2)
+    adam = Adam(lr=0.05)
+    by_run = run(line, adam, np.zeros(2), 120, objective_at=stream.at).points
+    x, state, batches = np.zeros(2), adam.init(np.zeros(2)), stream.init()
+    for k in range(1, 121):
+        g, batches = stream.gradient(x, batches)
+        x, state = adam.update(g, x, state)
+        np.testing.assert_array_equal(x, by_run[k])
+    # the same k gives the same batch, in any order of asking
+    np.testing.assert_array_equal(Minibatches(line, 16, sampling=sampling, seed=2).at(90).index,
+                                  stream.at(90).index)
+    # its state is a value: asking twice from one state gives one batch
+    once, again = stream.sample(batches), stream.sample(batches)
+    np.testing.assert_array_equal(once[0], again[0])
+
+
+def test_the_stream_refuses_bad_arguments_by_name(line):
+    from lessons_src.objectives import Minibatches
+
+    with pytest.raises(TypeError, match="finite sum"):
+        Minibatches(Rosenbrock(), 4)
+    with pytest.raises(ValueError, match="batch_size"):
+        Minibatches(line, 501, sampling="shuffle")
+    with pytest.raises(ValueError, match="sampling"):
+        Minibatches(line, 4, sampling="sometimes")
+    with pytest.raises(ValueError, match="seed"):
+        Minibatches(line, 4, seed=-1)
+    with pytest.raises(ValueError, match="k must"):
+        Minibatches(line, 4).at(0)

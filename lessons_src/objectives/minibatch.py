@@ -148,16 +148,19 @@ def draw(state: SamplerState, n: int, batch_size: int, sampling: str,
     (``count`` a multiple of the batches per epoch) draws a fresh permutation per run.
     """
     count, key, order = state
-    rng = generator(key)
     if sampling == "replace":
+        rng = generator(key)
         index = rng.integers(0, n, size=(*runs, batch_size))
+        key = _freeze(rng.bit_generator)
     else:
         per_epoch = -(-n // batch_size)
         position = count % per_epoch
-        if position == 0 or order is None:
+        if position == 0 or order is None:  # a new epoch: the only draw of random numbers
+            rng = generator(key)
             order = rng.permuted(np.broadcast_to(np.arange(n), (*runs, n)), axis=-1)
+            key = _freeze(rng.bit_generator)
         index = order[..., position * batch_size:(position + 1) * batch_size]
-    return index, SamplerState(count + 1, _freeze(rng.bit_generator), order)
+    return index, SamplerState(count + 1, key, order)
 
 
 class BatchLoss(Objective):
