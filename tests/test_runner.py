@@ -400,3 +400,30 @@ def test_divergence_step_is_the_first_past_the_bound_whatever_the_bound():
         assert np.array_equal(bounded.diverged_at[escaped], expected[escaped]), bound
         assert escaped.sum() >= 2 and not escaped[:3].any()
         assert np.array_equal(bounded.points[:, :3], wide.points[:, :3])  # the others are untouched
+
+
+def test_the_loop_checks_the_gradient_as_step_does():
+    """run's fast path skips update's gradient check only when the gradient must pass it: a
+    gradient of the wrong shape is still refused by name, and one of another dtype is converted
+    (the trajectory is that of ``step``)."""
+    from lessons_src import Adam, Parabola
+
+    class Float32Parabola(Parabola):
+        def grad(self, x):
+            return super().grad(x).astype(np.float32)
+
+    class WrongShape(Parabola):
+        def grad(self, x):
+            return np.concatenate([super().grad(x)] * 2, axis=-1)
+
+    bowl = Float32Parabola(1, -2, 1)
+    optimizer = Adam(lr=np.array([0.1, 0.3]))
+    x = np.full((2, 1), 5.0)
+    state = optimizer.init(x)
+    expected = [x]
+    for _ in range(20):
+        x, state = optimizer.step(bowl, x, state)
+        expected.append(x)
+    assert np.array_equal(run(bowl, optimizer, 5.0, 20).points, np.array(expected))
+    with pytest.raises(ValueError, match=r"^grad must have the shape of x"):
+        run(WrongShape(1, -2, 1), Adam(lr=0.1), 5.0, 3)
