@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..validation import validate_count
 from .base import Array, FiniteSum, Objective
 
 SAMPLING = ("replace", "shuffle")
@@ -91,13 +92,10 @@ class Minibatches:
         check_finite_sum(objective)
         if sampling not in SAMPLING:
             raise ValueError(f"sampling must be one of {SAMPLING}, got {sampling!r}")
-        if isinstance(batch_size, bool) or int(batch_size) != batch_size:
-            raise ValueError(f"batch_size must be an integer, got {batch_size!r}")
-        check_batch_size(int(batch_size), objective.n_examples, sampling == "replace")
-        if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-            raise ValueError(f"seed must be an integer of at least 0, got {seed!r}")
-        self.objective, self.batch_size = objective, int(batch_size)
-        self.sampling, self.seed = sampling, int(seed)
+        batch_size = validate_count("batch_size", batch_size, low=1)
+        check_batch_size(batch_size, objective.n_examples, sampling == "replace")
+        self.objective, self.batch_size = objective, batch_size
+        self.sampling, self.seed = sampling, validate_count("seed", seed)
         self._states = [self.init()]
 
     @property

@@ -10,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..validation import validate_max_norm
 from .base import Array, Objective
+
+__all__ = ["ClippedGradient", "Scaled", "ValueClipped", "clip_by_norm", "validate_max_norm"]
 
 
 class Scaled(Objective):
@@ -34,17 +37,6 @@ class Scaled(Objective):
 
     def hessian(self, x: ArrayLike) -> Array:
         return self.factor * self.objective.hessian(x)
-
-
-def validate_max_norm(max_norm: ArrayLike) -> Array:
-    """Check a clipping threshold (positive; ``np.inf``: no clipping); add a trailing axis."""
-    if isinstance(max_norm, bool | str | bytes):
-        raise ValueError(f"max_norm must be a positive number (np.inf for no clipping), got {max_norm!r}")
-    array = np.asarray(max_norm, dtype=float)
-    if np.any(np.isnan(array)) or np.any(array <= 0):
-        bad = float(array[np.isnan(array) | (array <= 0)].flat[0])
-        raise ValueError(f"max_norm must be positive (np.inf for no clipping), got {bad:g}")
-    return array[..., None]
 
 
 def clip_by_norm(g: ArrayLike, max_norm: ArrayLike) -> Array:
