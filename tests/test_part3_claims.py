@@ -179,6 +179,23 @@ def test_adam_with_l2_bursts_for_large_decay():
     assert "reaches the same point to" not in prose("ch11_weight_decay")
 
 
+def test_adam_with_l2_bursts_for_every_decay_in_a_longer_run():
+    """ch11: the λ that look settled after 10,000 steps burst too, a little later: by step
+    15,000 every λ has moved more than 1e-3 away from (A + λI)⁻¹b after having reached it. The
+    page used to say Adam + L2 stays there for the small λ and quote one step's distance."""
+    f = QuadraticND.from_eigenvalues([0.01, 10.0], minimizer=[4.0, 4.0])
+    decays = np.array([0.01, 0.1, 0.2])
+    points = run(f, Adam(lr=0.05, weight_decay=decays), np.zeros((3, 2)), 15_000).points
+    target = np.array([np.linalg.solve(f.A + lam * np.eye(2), f.b) for lam in decays])
+    distance = np.max(np.abs(points - target), axis=-1)
+    assert np.all(distance[9_000:10_001].max(axis=0) < 1e-12)     # settled in the window
+    assert np.all(distance[10_001:].max(axis=0) > 1e-3)            # and bursts after it
+    text = prose("ch11_weight_decay")
+    assert "at the last step it happens to be" not in text
+    assert "reaches it and stays there" not in text
+    assert "all eventually burst" in text and "{glue:text}`ch11_onset_weak_lo`" in text
+
+
 def test_torch_has_no_lion():
     torch = pytest.importorskip("torch")
     assert not hasattr(torch.optim, "Lion")
