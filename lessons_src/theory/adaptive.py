@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..objectives.base import Array
+from ..optim.adaptive import bias_correction
 from ..optim.base import validate_decay
 
 
@@ -51,9 +52,10 @@ def ema_weights(beta: float, t: int) -> Array:
 def bias_factor(beta: ArrayLike, t: ArrayLike) -> Array:
     r""":math:`1 - \beta^t`.
 
-    Under stationary gradients :math:`\mathbb E[m_t] = (1 - \beta^t)\,\mathbb E[g]`.
+    Under stationary gradients :math:`\mathbb E[m_t] = (1 - \beta^t)\,\mathbb E[g]`. The same
+    weight Adam divides by (:func:`lessons_src.optim.bias_correction`, which this calls).
     """
-    return 1 - np.asarray(beta, dtype=float) ** np.asarray(t, dtype=float)
+    return bias_correction(np.asarray(beta, dtype=float), np.asarray(t, dtype=float))
 
 
 def uncorrected_step_factor(beta1: ArrayLike, beta2: ArrayLike, t: ArrayLike) -> Array:
