@@ -293,6 +293,44 @@ def test_the_constant_steps_cloud_grows_with_the_step_on_every_seed(schedule_rac
         assert f"{{glue:text}}`{name}`" in text, name
 
 
+def test_the_range_tests_half_turn_is_conservative(schedule_race):
+    """ch12: on each of ten seeds the cosine does best at peak 2, above the range test's turn on
+    that seed, and ends more than twice as close to the minimum as at half the turn. The page
+    used to say that a good peak is a little below the turn and that the test found one."""
+    from lessons_src import MinibatchSGD
+    from lessons_src.objectives import SoftmaxRegression
+    from lessons_src.schedules import lr_range
+
+    cosine_final = schedule_race[:, -1, 2]                   # (seed, peak)
+    assert np.all(np.argmin(cosine_final, axis=1) == 3)      # peak 2.0 on every seed
+    train, _ = split(load_digits(), 0.25, seed=0)
+    model = SoftmaxRegression(train.images, train.labels, weight_decay=0.01)
+    sweep = lr_range(1e-4, 10, 300)
+    for seed in range(10):
+        sgd = MinibatchSGD(lr=sweep, batch_size=32, sampling="shuffle", seed=seed)
+        loss = model.value(run(model, sgd, model.initial_point(0), 300).points[:300])
+        turn = sweep(np.arange(300))[np.argmin(loss)]
+        assert turn < 2.0, (seed, turn)
+    # half the turn is below the race's 1.0 peak on every seed; the cosine at 1.0 already loses
+    assert np.all(cosine_final[:, 2] > 1.5 * cosine_final[:, 3])
+    text = prose("ch12_schedules")
+    assert "A good peak is a little below the turn." not in text
+    assert "the range test found a good peak" not in text
+    assert "{glue:text}`ch12_cos_vs_pick:.0f`" in text
+
+
+def test_first_steps_percentile_is_quoted_exactly():
+    """ch12: at t = 1 the factor is 1/|g|; its 95th percentile is 1/z with Φ(z) = 0.525, about
+    15.9; a sample of 20,000 gives about 15 (the page quoted the sample as the percentile)."""
+    from statistics import NormalDist
+
+    exact = 1 / NormalDist().inv_cdf(0.525)
+    assert 15.9 < exact < 16.0
+    sample = np.quantile(1 / np.abs(np.random.default_rng(0).standard_normal(20_000)), 0.95)
+    assert abs(sample - exact) > 0.5                         # the sample is visibly off
+    assert "{glue:text}`ch12_q95_1_exact:.1f`" in prose("ch12_schedules")
+
+
 def first_step_below(beta2: float, seed: int, level: float = 1.2, runs: int = 20_000) -> int:
     """The first step at which the 95th percentile of Adam's factor 1/sqrt(v̂_t) is below level."""
     rng, v, t = np.random.default_rng(seed), np.zeros(runs), 0
