@@ -44,6 +44,12 @@ window.addEventListener("load", descentA11yFixes);
 // each slider handle after the slider's visible description, so a screen reader announces
 // "step size η, slider" and the handle can be found and moved with the keyboard.
 function descentNameSliderHandles(root) {
+  // the target of the skip link "Skip to the first interactive figure" (descent_build.py)
+  const first = root.querySelector(".widget-vbox");
+  if (first && !document.getElementById("descent-first-figure")) {
+    first.id = "descent-first-figure";
+    first.setAttribute("tabindex", "-1");
+  }
   root.querySelectorAll(".widget-slider").forEach((slider) => {
     const label = slider.querySelector(".widget-label");
     const name = label ? label.textContent.trim() : "";
@@ -55,4 +61,103 @@ function descentNameSliderHandles(root) {
 new MutationObserver(() => descentNameSliderHandles(document)).observe(document.documentElement, {
   childList: true,
   subtree: true,
+});
+
+// Each slider handle says what it shows: "step size η = 0.25", not the frame index that
+// noUiSlider puts in aria-valuetext. The value is the text of the readout beside the slider
+// (the label that the slider's position selects); noUiSlider rewrites aria-valuetext on every
+// move, so this runs again whenever a handle or a readout changes.
+function descentSliderValueText(root) {
+  root.querySelectorAll(".widget-hbox").forEach((row) => {
+    const slider = row.querySelector(":scope > .widget-slider");
+    const readout = row.querySelector(":scope > .widget-box");
+    if (!slider || !readout) {
+      return;
+    }
+    const label = slider.querySelector(".widget-label");
+    const name = label ? label.textContent.trim() : "";
+    const value = readout.textContent.trim();
+    slider.querySelectorAll(".noUi-handle").forEach((handle) => {
+      const text = value ? (name ? `${name} = ${value}` : value) : "";
+      if (text && handle.getAttribute("aria-valuetext") !== text) {
+        handle.setAttribute("aria-valuetext", text);
+      }
+    });
+  });
+}
+
+// Boxes that scroll sideways (display formulas, long inline formulas, tables, code): a shadow
+// marks each edge that hides more (descent-a11y.css), and a box that scrolls can be reached and
+// scrolled with the keyboard (WCAG 2.1.1). Measured again when the window changes size.
+const DESCENT_SCROLLERS = [
+  "div.math mjx-container",
+  "span.math",
+  ".pst-scrollable-table-container",
+  ".table-wrapper",
+  "div.highlight pre",
+  ".cell_output pre",
+].map((selector) => `.bd-article ${selector}`).join(", ");
+
+function descentMarkScroller(box) {
+  // MathJax's italic glyphs overhang their box by a pixel or two: that is not "more to see".
+  const wide = box.scrollWidth > box.clientWidth + 6;
+  box.classList.toggle("descent-scroll-start", wide && box.scrollLeft > 1);
+  box.classList.toggle("descent-scroll-end", wide && box.scrollLeft + box.clientWidth < box.scrollWidth - 1);
+  if (wide && !box.hasAttribute("tabindex")) {
+    box.setAttribute("tabindex", "0");
+    box.dataset.descentScrollFocus = "1";
+  } else if (!wide && box.dataset.descentScrollFocus) {
+    box.removeAttribute("tabindex");
+    delete box.dataset.descentScrollFocus;
+  }
+  if (!box.dataset.descentScrollWatch) {
+    box.dataset.descentScrollWatch = "1";
+    box.addEventListener("scroll", () => descentMarkScroller(box), { passive: true });
+  }
+}
+
+function descentMarkScrollers() {
+  document.querySelectorAll(DESCENT_SCROLLERS).forEach((box) => {
+    // the formula inside a display-math box scrolls, not the box around it
+    if (box.matches("span.math")) {
+      if (box.closest("div.math")) {
+        return;
+      }
+      const formula = box.querySelector("mjx-container");
+      const wide = formula !== null && formula.getBoundingClientRect().width > box.clientWidth + 2;
+      box.classList.toggle("descent-wide-math", wide);
+      if (!wide && !box.dataset.descentScrollWatch) {
+        return;
+      }
+    }
+    descentMarkScroller(box);
+  });
+}
+
+let descentScrollTimer = null;
+function descentMarkScrollersSoon() {
+  clearTimeout(descentScrollTimer);
+  descentScrollTimer = setTimeout(descentMarkScrollers, 100);
+}
+window.addEventListener("load", () => {
+  descentMarkScrollers();
+  if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
+    window.MathJax.startup.promise.then(descentMarkScrollers);
+  }
+});
+window.addEventListener("resize", descentMarkScrollersSoon);
+
+new MutationObserver((records) => {
+  if (records.some((r) => r.target.closest && r.target.closest(".widget-slider, .widget-hbox"))) {
+    descentSliderValueText(document);
+  }
+  if (records.some((r) => r.type === "childList" && r.target.closest && r.target.closest(".bd-article"))) {
+    descentMarkScrollersSoon();
+  }
+}).observe(document.documentElement, {
+  childList: true,
+  subtree: true,
+  characterData: true,
+  attributes: true,
+  attributeFilter: ["aria-valuetext", "aria-valuenow"],
 });
