@@ -264,7 +264,8 @@ def multi_step(lr: ArrayLike, milestones: list[int], factor: ArrayLike = 0.1) ->
 
     Example::
 
-        Momentum(lr=multi_step(0.1, [100, 200]), beta=0.9)   # 0.1, then 0.01, then 0.001
+        schedule = multi_step(0.1, milestones=[100, 200])   # 0.1, 0.01 from step 100, 0.001 from 200
+        run(Rosenbrock(), Momentum(lr=schedule, beta=0.9), [-1.0, 1.0], 300)
     """
     lr, factor = _positive("lr", lr), _factor("factor", factor)
     marks = list(milestones)
@@ -293,7 +294,8 @@ def constant_factor(lr: ArrayLike, factor: float = 1 / 3, total: int = 5) -> Sch
 
     Example::
 
-        Adam(lr=constant_factor(1e-3, factor=0.5, total=40))   # 5e-4 for 40 steps, then 1e-3
+        schedule = constant_factor(1e-3, factor=0.5, total=40)   # 5e-4 for 40 steps, then 1e-3
+        run(Wiggly(), Adam(lr=schedule), -20.0, 1000)
     """
     lr, factor, total = _positive("lr", lr), _factor("factor", factor), _every(total, "total")
     return Schedule(lambda t: lr * np.where(np.asarray(t) < total, factor, 1.0),
@@ -315,7 +317,8 @@ def polynomial(lr: ArrayLike, total: int = 5, power: float = 1.0) -> Schedule:
 
     Example::
 
-        GradientDescent(lr=polynomial(0.5, total=1000, power=0.9))
+        schedule = polynomial(0.5, total=1000, power=0.9)   # 0.5 down to 0.5 · 0.001^0.9
+        run(Wiggly(), GradientDescent(lr=schedule), -20.0, 1000)
     """
     lr, total = _positive("lr", lr), _every(total, "total")
     power = float(_positive("power", power))
@@ -348,7 +351,8 @@ def cyclic(base_lr: ArrayLike, max_lr: ArrayLike, up: int = 2000, down: int | No
 
     Example::
 
-        Momentum(lr=cyclic(0.001, 0.1, up=50, mode="triangular2"), beta=0.9)
+        schedule = cyclic(0.001, 0.1, up=50, mode="triangular2")   # amplitude halved each cycle
+        run(Wiggly(), Momentum(lr=schedule, beta=0.9), -20.0, 400)
     """
     base_lr, max_lr = _positive("base_lr", base_lr), _positive("max_lr", max_lr)
     if np.any(max_lr < base_lr):
