@@ -385,7 +385,23 @@ def _lion_reference() -> None:
     np.testing.assert_allclose(ours, expected, rtol=1e-13, atol=1e-15)
 
 
+def _rprop_reference() -> None:
+    # A constant gradient c > 0: the sign never flips, so step k is s_k = min(η 1.2^{k-1}, 50).
+    x = run(LinearLoss(2.0), OPTIMIZERS["rprop"](1.0), 0.0, 40).points[:, 0]
+    k = np.arange(1, 41)
+    np.testing.assert_allclose(np.diff(x), -np.minimum(1.2 ** (k - 1), 50.0), rtol=1e-12)
+    # a flip (a linear loss whose slope changes sign) shrinks the step and rests one step
+    rprop = OPTIMIZERS["rprop"](0.5)
+    x, state = np.array([0.0]), rprop.init(np.array([0.0]))
+    x, state = rprop.update(np.array([1.0]), x, state)          # -0.5
+    x, state = rprop.update(np.array([-1.0]), x, state)         # flip: s = 0.25, no move
+    np.testing.assert_array_equal(x, [-0.5])
+    x, state = rprop.update(np.array([-1.0]), x, state)         # prev = 0: s stays 0.25
+    np.testing.assert_array_equal(x, [-0.25])
+
+
 REFERENCES: dict[str, Callable[[], None]] = {
+    "rprop": _rprop_reference,
     "adamw": _adamw_reference,
     "nadam": _nadam_reference,
     "adamax": _adamax_reference,
@@ -561,6 +577,7 @@ CONVERGENCE: dict[str, tuple[dict, int, float]] = {
     "adadelta": ({}, 1000, 1e-6),
     "radam": ({"lr": 0.1}, 1000, 1e-6),
     "lion": ({"lr": 0.01}, 2000, 1e-6),
+    "rprop": ({}, 500, 1e-5),                              # s_min = 1e-6 bounds its accuracy
     "newton": ({}, 100, 1e-6),
     "armijo": ({}, 100, 1e-6),
     "clip": ({"inner": GradientDescent(lr=0.5), "max_norm": 1.0}, 100, 1e-6),
@@ -636,6 +653,10 @@ def _first_lion(o, x, g):
     return x - o.lr * (np.sign(g) + o.weight_decay * x)
 
 
+def _first_rprop(o, x, g):
+    return x - o.lr * np.sign(g)                              # p_0 = 0: the step is s_0 = η
+
+
 def _first_write_back(o, x, g):
     return x - o.lr * g / (o.eps + np.abs(g))                 # corrected once: m_1 = g, v_1 = g²
 
@@ -653,6 +674,7 @@ FIRST_STEPS: dict[str, tuple[dict, Callable]] = {
     "adadelta": ({"lr": 0.7, "rho": 0.8, "eps": 1e-6}, _first_adadelta),
     "radam": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8}, _first_radam),
     "lion": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "weight_decay": 0.1}, _first_lion),
+    "rprop": ({"lr": 0.3, "etaminus": 0.4, "etaplus": 1.5}, _first_rprop),
     "write-back-adam": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8},
                         _first_write_back),
 }

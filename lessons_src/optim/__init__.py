@@ -12,7 +12,7 @@ module                  optimizers
 ``adaptive``            :class:`AdaGrad`, :class:`RMSProp`, :class:`Adam`, :class:`WriteBackAdam`,
                         :class:`AdamW`, :class:`NAdam`, :class:`Adamax`, :class:`Adadelta`,
                         :class:`RAdam`
-``sign``                :class:`Lion`
+``sign``                :class:`Lion`, :class:`Rprop`
 ``second_order``        :class:`Newton`
 ``line_search``         :class:`Armijo`
 ``wrappers``            :class:`Clip`, :class:`Projected`
@@ -70,7 +70,7 @@ from .first_order import (
 from .line_search import Armijo, ArmijoState, armijo_holds
 from .momentum import BufferState, Momentum, Nesterov, TorchMomentum, VelocityState
 from .second_order import Newton, NewtonState, solve_batched
-from .sign import Lion, LionState
+from .sign import Lion, LionState, Rprop, RpropState
 from .wrappers import Clip, Projected
 
 __all__ = [
@@ -104,6 +104,8 @@ __all__ = [
     "RAdam",
     "RAdamState",
     "RMSProp",
+    "Rprop",
+    "RpropState",
     "SGDState",
     "SquaresState",
     "StepState",

@@ -1,0 +1,133 @@
+"""lessons_src against the rest of torch.optim 2.13 (issue 19, item 3): Rprop, ASGD and its averaged
+iterate, decoupled-decay NAdam and RAdam, ... : 300 steps side by side in float64, every iterate
+agreeing to 1e-10.
+
+The package side takes the gradient the test computes in numpy (``update(grad, x, state)``); the
+torch side differentiates the same functions, written with torch operations, by autograd.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from lessons_src import QuadraticND, Rosenbrock
+
+torch = pytest.importorskip(
+    "torch", reason="PyTorch is not installed: pip install -r tests/requirements-torch.txt"
+)
+
+STEPS = 300
+TOLERANCE = {"rtol": 1e-10, "atol": 1e-10}
+F64 = torch.float64
+
+# ---------------------------------------------------------------------------------------------
+# The problems: (numpy gradient, torch loss, start point).
+# ---------------------------------------------------------------------------------------------
+
+#: Eigenvalues 0.1 and 2 along axes rotated by 0.5 rad, minimum (1, −2).
+QUADRATIC = QuadraticND.from_eigenvalues([0.1, 2.0], angle=0.5, minimizer=[1.0, -2.0])
+ROSENBROCK = Rosenbrock(a=1.0, b=100.0)
+
+#: A matrix least-squares problem ½‖A X − B‖²_F with X of shape (4, 3).
+_rng = np.random.default_rng(19)
+A_MATRIX = _rng.standard_normal((6, 4))
+B_MATRIX = _rng.standard_normal((6, 3))
+X0_MATRIX = 0.5 * _rng.standard_normal((4, 3))
+
+
+def _torch_quadratic(x):
+    return 0.5 * x @ torch.tensor(QUADRATIC.A) @ x - torch.tensor(QUADRATIC.b) @ x
+
+
+def _torch_rosenbrock(x):
+    return (1.0 - x[0]) ** 2 + 100.0 * (x[1] - x[0] ** 2) ** 2
+
+
+def _torch_matrix(x):
+    return 0.5 * ((torch.tensor(A_MATRIX) @ x - torch.tensor(B_MATRIX)) ** 2).sum()
+
+
+PROBLEMS: dict[str, tuple[Callable, Callable, np.ndarray]] = {
+    "quadratic": (QUADRATIC.grad, _torch_quadratic, np.array([3.0, 4.0])),
+    "rosenbrock": (ROSENBROCK.grad, _torch_rosenbrock, np.array([-1.2, 1.0])),
+    "matrix": (lambda x: A_MATRIX.T @ (A_MATRIX @ x - B_MATRIX), _torch_matrix, X0_MATRIX),
+}
+
+
+def ours_run(optimizer, problem: str, steps: int = STEPS, field: str | None = None):
+    """The package's iterates (steps + 1, *shape), and a state field's after every step."""
+    grad, _, x0 = PROBLEMS[problem]
+    x = x0.copy()
+    state = optimizer.init(x)
+    points, fields = [x], []
+    for _ in range(steps):
+        x, state = optimizer.update(grad(x), x, state)
+        points.append(x)
+        if field is not None:
+            fields.append(np.array(getattr(state, field)))
+    return np.array(points), np.array(fields)
+
+
+def torch_run(make: Callable, problem: str, steps: int = STEPS, field: str | None = None,
+              dtype=F64):
+    """torch's parameters (steps + 1, *shape), and a state entry's after every step (float64
+    throughout: torch keeps some scalar state in the default dtype)."""
+    _, loss, x0 = PROBLEMS[problem]
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(F64)
+    try:
+        p = torch.tensor(x0, dtype=dtype, requires_grad=True)
+        optimizer = make([p])
+        points, fields = [p.detach().double().numpy().copy()], []
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss(p.double()).backward() if dtype != F64 else loss(p).backward()
+            optimizer.step()
+            points.append(p.detach().double().numpy().copy())
+            if field is not None:
+                fields.append(optimizer.state[p][field].detach().double().numpy().copy())
+    finally:
+        torch.set_default_dtype(default)
+    return np.array(points), np.array(fields)
+
+
+def _moved(points: np.ndarray) -> None:
+    """A non-trivial run: finite, and it went somewhere."""
+    assert np.all(np.isfinite(points))
+    assert np.max(np.abs(points[-1] - points[0])) > 1e-2
+
+
+def test_the_torch_problems_have_the_numpy_gradients():
+    for grad, loss, x0 in PROBLEMS.values():
+        p = torch.tensor(x0, dtype=F64, requires_grad=True)
+        loss(p).backward()
+        np.testing.assert_allclose(p.grad.numpy(), grad(x0), rtol=1e-13, atol=1e-13)
+
+
+# --- (a) Rprop ----------------------------------------------------------------------------------
+
+RPROP = {
+    "quadratic": {"lr": 0.01},
+    "rosenbrock": {"lr": 1e-3, "etaminus": 0.4, "etaplus": 1.1, "step_size_min": 1e-5,
+                   "step_size_max": 0.05},
+    "matrix": {"lr": 0.02},
+}
+
+
+@pytest.mark.parametrize("problem", sorted(RPROP))
+def test_rprop_agrees_with_torch(problem):
+    from lessons_src import Rprop
+
+    hp = RPROP[problem]
+    points, sizes = ours_run(Rprop(**hp), problem, field="step_sizes")
+    _moved(points)
+    etas = (hp.get("etaminus", 0.5), hp.get("etaplus", 1.2))
+    bounds = (hp.get("step_size_min", 1e-6), hp.get("step_size_max", 50.0))
+    expected, their_sizes = torch_run(
+        lambda ps: torch.optim.Rprop(ps, lr=hp["lr"], etas=etas, step_sizes=bounds),
+        problem, field="step_size")
+    np.testing.assert_allclose(points, expected, **TOLERANCE)
+    np.testing.assert_allclose(sizes, their_sizes, **TOLERANCE)
