@@ -136,6 +136,65 @@ def site_url(root: Path = ROOT) -> str:
     return f"https://{owner.lower()}.github.io/{repo}/"
 
 
+def binder_url(docname: str, root: Path = ROOT) -> str:
+    """The Binder address that opens this chapter's edition (the launch button's address)."""
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    repository = config.get("repository") or {}
+    hub = ((config.get("launch_buttons") or {}).get("binderhub_url") or "https://mybinder.org").rstrip("/")
+    match = re.match(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?$", repository.get("url", ""))
+    if not match:
+        return hub
+    owner, repo = match.groups()
+    return f"{hub}/v2/gh/{owner}/{repo}/{repository.get('branch', 'main')}?labpath={docname}.ipynb"
+
+
+#: The setup cell of every edition: the notebook's own install cell made safe for the learner's
+#: first minute. Where lessons_src is importable it does nothing; where it cannot be installed
+#: (offline, no git, no pip) it prints one line saying what to do, instead of a git error.
+SETUP_CELL = """\
+# Setup: Colab and a plain Jupyter fetch only this notebook, so install the course's package,
+# lessons_src, when it is missing (like `pip install "lessons_src @ git+{url}"`).
+try:
+    import lessons_src  # noqa: F401
+except ImportError:
+    import importlib
+    import shutil
+    import subprocess
+    import sys
+
+    _problem = None
+    if shutil.which("git") is None:
+        _problem = "git is not installed"
+    else:
+        _pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
+                               "lessons_src @ git+{url}"], capture_output=True, text=True)
+        if "No module named pip" in _pip.stderr:
+            _problem = "pip is not available"
+        elif _pip.returncode != 0:
+            _problem = "pip could not download it (offline?)"
+    if _problem is None:
+        importlib.invalidate_caches()
+        try:
+            from google.colab import output
+
+            output.enable_custom_widget_manager()  # ipywidgets 8 sliders in Colab
+        except ImportError:
+            pass
+    else:
+        print(f"The course's package lessons_src is not installed and cannot be installed here "
+              f"({{_problem}}): in a clone of the repository run `pip install -r requirements.txt`, "
+              f"or open this notebook in Binder: {binder}")
+"""
+
+
+def setup_cell(source: str, docname: str, root: Path = ROOT) -> str:
+    """The edition's setup cell for a notebook whose first cell installs from ``git+URL``."""
+    match = re.search(r"git\+(https://[^\s\"']+)", source)
+    if not match:
+        return source
+    return SETUP_CELL.format(url=match.group(1), binder=binder_url(docname, root))
+
+
 # --------------------------------------------------------------------------------------------
 # What the build computed: glued values and the rendered pages
 # --------------------------------------------------------------------------------------------
@@ -499,7 +558,10 @@ class PageConverter:
         if self.after_solution is not None and self.in_solution is None:
             raise EditionError(f"{self.where(1)}: a code cell follows the solution "
                                f"({self.after_solution.split(':', 1)[1]}) without a heading")
-        self.cells.append(OutCell("code", cell.source, solution=self.in_solution is not None,
+        source = cell.source
+        if self.cell_index == 0 and "remove-cell" in tags and "pip install" in source:
+            source = setup_cell(source, self.docname, self.root)
+        self.cells.append(OutCell("code", source, solution=self.in_solution is not None,
                                   source_hidden=hidden, tags=tags))
         figure = (cell.metadata.get("mystnb") or cell.metadata.get("myst") or {}).get("figure") or {}
         if figure.get("caption"):

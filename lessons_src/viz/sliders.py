@@ -30,6 +30,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
+from traitlets import TraitError, validate
 
 #: Environment variable that selects the slider world: ``static`` or ``live`` (the default).
 MODE_VARIABLE = "DESCENT_SLIDERS"
@@ -155,10 +156,30 @@ def _plain(text: str) -> str:
     return " ".join(text.split())
 
 
+class SnappingSelectionSlider(widgets.SelectionSlider):
+    """A ``SelectionSlider`` that takes a number between its values and moves to the nearest one.
+
+    ``slider.value = 0.3`` on a slider offering 0.25 and 0.5 selects 0.25, where ipywidgets
+    raises ``TraitError``; a value that is not a number and not offered still raises it.
+    """
+
+    @validate("value")
+    def _validate_value(self, proposal: Any) -> Any:
+        value = proposal.value
+        values = self._options_values
+        try:
+            return super()._validate_value(proposal)
+        except TraitError:
+            numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+            if not isinstance(value, int | float) or isinstance(value, bool) or not numbers:
+                raise
+            return min(numbers, key=lambda v: abs(v - value))
+
+
 def _selection_slider(spec: Slider) -> widgets.SelectionSlider:
     # No readout: ipywidgets' readout is an editable box that accepts values with no frame.
     # The position's name is shown by a label next to the slider instead (see _readout).
-    return widgets.SelectionSlider(
+    return SnappingSelectionSlider(
         options=spec.options,
         index=spec.start_index,
         description=spec.label,
