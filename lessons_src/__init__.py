@@ -45,6 +45,7 @@ from .objectives import (
     Wiggly,
 )
 from .optim import (
+    ASGD,
     OPTIMIZERS,
     Adadelta,
     AdaGrad,
@@ -98,6 +99,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ASGD",
     "OPTIMIZERS",
     "AdaGrad",
     "Adadelta",

@@ -400,7 +400,26 @@ def _rprop_reference() -> None:
     np.testing.assert_array_equal(x, [-0.25])
 
 
+def _asgd_reference() -> None:
+    # Polyak-Juditsky averaging: from step t0 + 2 on, the average is the mean of the iterates since.
+    t0, steps = 10, 40
+    f, x0 = Rosenbrock(), STARTS["Rosenbrock"]
+    asgd = OPTIMIZERS["asgd"](1e-3, lambd=0.1, alpha=0.75, t0=t0)
+    trajectory = run(f, asgd, x0, steps, record=("average",))
+    average, points = trajectory.states["average"], trajectory.points
+    np.testing.assert_array_equal(average[1:t0 + 3], points[1:t0 + 3])
+    for t in range(t0 + 2, steps + 1):
+        np.testing.assert_allclose(average[t], points[t0 + 2:t + 1].mean(axis=0), rtol=1e-12)
+    # the step η_t = η/(1 + λη(t-1))^α with the shrinkage (1 - λη_t): gradient descent by hand
+    x = x0.copy()
+    for t in range(1, steps + 1):
+        eta = 1e-3 / (1 + 0.1 * 1e-3 * (t - 1)) ** 0.75
+        x = (1 - 0.1 * eta) * x - eta * f.grad(x)
+        np.testing.assert_allclose(points[t], x, rtol=1e-13)
+
+
 REFERENCES: dict[str, Callable[[], None]] = {
+    "asgd": _asgd_reference,
     "rprop": _rprop_reference,
     "adamw": _adamw_reference,
     "nadam": _nadam_reference,
@@ -577,6 +596,7 @@ CONVERGENCE: dict[str, tuple[dict, int, float]] = {
     "adadelta": ({}, 1000, 1e-6),
     "radam": ({"lr": 0.1}, 1000, 1e-6),
     "lion": ({"lr": 0.01}, 2000, 1e-6),
+    "asgd": ({"lr": 0.1, "lambd": 0.0}, 1000, 1e-6),      # λ > 0 shrinks toward 0: moves x*
     "rprop": ({}, 500, 1e-5),                              # s_min = 1e-6 bounds its accuracy
     "newton": ({}, 100, 1e-6),
     "armijo": ({}, 100, 1e-6),

@@ -131,3 +131,27 @@ def test_rprop_agrees_with_torch(problem):
         problem, field="step_size")
     np.testing.assert_allclose(points, expected, **TOLERANCE)
     np.testing.assert_allclose(sizes, their_sizes, **TOLERANCE)
+
+
+# --- (b) ASGD, and its averaged iterate ---------------------------------------------------------
+
+ASGD_SETTINGS = {
+    "quadratic": {"lr": 0.2, "lambd": 0.05, "alpha": 0.75, "t0": 100.0},
+    "rosenbrock": {"lr": 1e-3, "lambd": 1e-2, "alpha": 0.6, "t0": 50.0, "weight_decay": 0.01},
+    "matrix": {"lr": 0.02, "lambd": 1e-3, "alpha": 0.75, "t0": 150.0, "weight_decay": 0.1},
+}
+
+
+@pytest.mark.parametrize("problem", sorted(ASGD_SETTINGS))
+def test_asgd_and_its_average_agree_with_torch(problem):
+    from lessons_src import ASGD
+
+    hp = ASGD_SETTINGS[problem]
+    points, average = ours_run(ASGD(**hp), problem, field="average")
+    _moved(points)
+    expected, their_average = torch_run(lambda ps: torch.optim.ASGD(ps, **hp), problem,
+                                        field="ax")
+    np.testing.assert_allclose(points, expected, **TOLERANCE)
+    np.testing.assert_allclose(average, their_average, **TOLERANCE)
+    # the average is a real one: it has left the last iterate behind
+    assert np.max(np.abs(average[-1] - points[-1])) > 1e-6

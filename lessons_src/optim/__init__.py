@@ -13,6 +13,7 @@ module                  optimizers
                         :class:`AdamW`, :class:`NAdam`, :class:`Adamax`, :class:`Adadelta`,
                         :class:`RAdam`
 ``sign``                :class:`Lion`, :class:`Rprop`
+``averaging``           :class:`ASGD`
 ``second_order``        :class:`Newton`
 ``line_search``         :class:`Armijo`
 ``wrappers``            :class:`Clip`, :class:`Projected`
@@ -41,6 +42,7 @@ from .adaptive import (
     radam_rho,
     radam_rho_inf,
 )
+from .averaging import ASGD, ASGDState
 from .base import (
     OPTIMIZERS,
     CurvatureOptimizer,
@@ -74,7 +76,9 @@ from .sign import Lion, LionState, Rprop, RpropState
 from .wrappers import Clip, Projected
 
 __all__ = [
+    "ASGD",
     "OPTIMIZERS",
+    "ASGDState",
     "AdaGrad",
     "Adadelta",
     "Adam",
