@@ -418,7 +418,19 @@ def _asgd_reference() -> None:
         np.testing.assert_allclose(points[t], x, rtol=1e-13)
 
 
+def _decoupled_reference(name: str, plain: str) -> None:
+    # A flat loss (g = 0): only the decoupled decay moves x, by (1 - ηλ) per step.
+    x = run(LinearLoss(0.0), OPTIMIZERS[name](0.1, weight_decay=0.5), 3.0, 30).points[:, 0]
+    np.testing.assert_allclose(x, 3.0 * (1 - 0.1 * 0.5) ** np.arange(31), rtol=1e-13)
+    # without decay it is the plain rule, bit for bit
+    f, x0 = Rosenbrock(), STARTS["Rosenbrock"]
+    np.testing.assert_array_equal(run(f, OPTIMIZERS[name](0.01, weight_decay=0.0), x0, 50).points,
+                                  run(f, OPTIMIZERS[plain](0.01), x0, 50).points)
+
+
 REFERENCES: dict[str, Callable[[], None]] = {
+    "nadamw": lambda: _decoupled_reference("nadamw", "nadam"),
+    "radamw": lambda: _decoupled_reference("radamw", "radam"),
     "asgd": _asgd_reference,
     "rprop": _rprop_reference,
     "adamw": _adamw_reference,
@@ -597,6 +609,8 @@ CONVERGENCE: dict[str, tuple[dict, int, float]] = {
     "radam": ({"lr": 0.1}, 1000, 1e-6),
     "lion": ({"lr": 0.01}, 2000, 1e-6),
     "asgd": ({"lr": 0.1, "lambd": 0.0}, 1000, 1e-6),      # λ > 0 shrinks toward 0: moves x*
+    "nadamw": ({"lr": 0.1, "weight_decay": 0.0}, 1000, 1e-6),  # decay moves the minimum
+    "radamw": ({"lr": 0.1, "weight_decay": 0.0}, 1000, 1e-6),
     "rprop": ({}, 500, 1e-5),                              # s_min = 1e-6 bounds its accuracy
     "newton": ({}, 100, 1e-6),
     "armijo": ({}, 100, 1e-6),
@@ -673,6 +687,14 @@ def _first_lion(o, x, g):
     return x - o.lr * (np.sign(g) + o.weight_decay * x)
 
 
+def _first_nadamw(o, x, g):
+    return (1 - o.lr * o.weight_decay) * x + (_first_nadam(o, x, g) - x)
+
+
+def _first_radamw(o, x, g):
+    return (1 - o.lr * o.weight_decay) * x - o.lr * g
+
+
 def _first_rprop(o, x, g):
     return x - o.lr * np.sign(g)                              # p_0 = 0: the step is s_0 = η
 
@@ -694,6 +716,10 @@ FIRST_STEPS: dict[str, tuple[dict, Callable]] = {
     "adadelta": ({"lr": 0.7, "rho": 0.8, "eps": 1e-6}, _first_adadelta),
     "radam": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8}, _first_radam),
     "lion": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "weight_decay": 0.1}, _first_lion),
+    "nadamw": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.1,
+                "momentum_decay": 0.1}, _first_nadamw),
+    "radamw": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.1},
+               _first_radamw),
     "rprop": ({"lr": 0.3, "etaminus": 0.4, "etaplus": 1.5}, _first_rprop),
     "write-back-adam": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8},
                         _first_write_back),

@@ -155,3 +155,37 @@ def test_asgd_and_its_average_agree_with_torch(problem):
     np.testing.assert_allclose(average, their_average, **TOLERANCE)
     # the average is a real one: it has left the last iterate behind
     assert np.max(np.abs(average[-1] - points[-1])) > 1e-6
+
+
+# --- (c) decoupled weight decay: NAdam and RAdam ------------------------------------------------
+
+DECOUPLED = {
+    ("nadamw", "quadratic"): {"lr": 0.05, "weight_decay": 0.1},
+    ("nadamw", "rosenbrock"): {"lr": 0.005, "weight_decay": 0.05},
+    ("nadamw", "matrix"): {"lr": 0.02, "weight_decay": 0.2},
+    ("radamw", "quadratic"): {"lr": 0.1, "weight_decay": 0.1},
+    ("radamw", "rosenbrock"): {"lr": 2e-3, "weight_decay": 0.05},
+    ("radamw", "matrix"): {"lr": 0.02, "weight_decay": 0.2},
+}
+
+
+@pytest.mark.parametrize(("name", "problem"), sorted(DECOUPLED),
+                         ids=[f"{n}-{p}" for n, p in sorted(DECOUPLED)])
+def test_decoupled_nadam_and_radam_agree_with_torch(name, problem):
+    from lessons_src import NAdamW, RAdamW
+
+    hp = DECOUPLED[(name, problem)]
+    ours = {"nadamw": NAdamW, "radamw": RAdamW}[name](hp["lr"], 0.9, 0.999, 1e-8,
+                                                      weight_decay=hp["weight_decay"])
+    points, _ = ours_run(ours, problem)
+    _moved(points)
+    theirs = {"nadamw": torch.optim.NAdam, "radamw": torch.optim.RAdam}[name]
+    expected, _ = torch_run(
+        lambda ps: theirs(ps, lr=hp["lr"], betas=(0.9, 0.999), eps=1e-8,
+                          weight_decay=hp["weight_decay"], decoupled_weight_decay=True),
+        problem)
+    np.testing.assert_allclose(points, expected, **TOLERANCE)
+    # the decay is decoupled: L2 (decoupled_weight_decay=False) takes another path
+    coupled, _ = torch_run(lambda ps: theirs(ps, lr=hp["lr"], weight_decay=hp["weight_decay"]),
+                           problem)
+    assert np.max(np.abs(coupled - expected)) > 1e-6

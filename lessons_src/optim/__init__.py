@@ -14,6 +14,7 @@ module                  optimizers
                         :class:`RAdam`
 ``sign``                :class:`Lion`, :class:`Rprop`
 ``averaging``           :class:`ASGD`
+``decoupled``           :class:`NAdamW`, :class:`RAdamW` (PyTorch's ``decoupled_weight_decay=True``)
 ``second_order``        :class:`Newton`
 ``line_search``         :class:`Armijo`
 ``wrappers``            :class:`Clip`, :class:`Projected`
@@ -59,6 +60,7 @@ from .base import (
     validate_range,
     validate_step_size,
 )
+from .decoupled import NAdamW, RAdamW
 from .first_order import (
     CoordinateDescent,
     DecoupledGD,
@@ -100,6 +102,7 @@ __all__ = [
     "MinibatchSGD",
     "Momentum",
     "NAdam",
+    "NAdamW",
     "Nesterov",
     "Newton",
     "NewtonState",
@@ -107,6 +110,7 @@ __all__ = [
     "Projected",
     "RAdam",
     "RAdamState",
+    "RAdamW",
     "RMSProp",
     "Rprop",
     "RpropState",
