@@ -428,7 +428,23 @@ def _decoupled_reference(name: str, plain: str) -> None:
                                   run(f, OPTIMIZERS[plain](0.01), x0, 50).points)
 
 
+def _adafactor_reference() -> None:
+    # A constant rank-one gradient G = u vᵀ: the factored estimate R C / mean(R) is exactly G∘G
+    # (Shazeer and Stern, 2018, §3), so U = sign(G), RMS(U) = 1, and the step is the paper's
+    # relative step, X_t = X_{t-1} - max(ε₂, RMS(X_{t-1})) min(η, 1/√t) sign(G).
+    G = np.outer([1.0, -2.0, 0.5], [3.0, 1.0])
+    adafactor = OPTIMIZERS["adafactor"](lr=0.05, matrix=True)
+    x = X = np.array([[1.0, -1.0], [0.5, 2.0], [0.0, 0.3]])
+    state = adafactor.init(x)
+    for t in range(1, 41):
+        x, state = adafactor.update(G, x, state)
+        X = X - max(1e-3, np.sqrt(np.mean(X**2))) * min(0.05, 1 / math.sqrt(t)) * np.sign(G)
+        np.testing.assert_allclose(x, X, rtol=1e-12, atol=1e-15)
+    assert state.row_var.shape == (3, 1) and state.col_var.shape == (1, 2)
+
+
 REFERENCES: dict[str, Callable[[], None]] = {
+    "adafactor": _adafactor_reference,
     "nadamw": lambda: _decoupled_reference("nadamw", "nadam"),
     "radamw": lambda: _decoupled_reference("radamw", "radam"),
     "asgd": _asgd_reference,
@@ -611,6 +627,7 @@ CONVERGENCE: dict[str, tuple[dict, int, float]] = {
     "asgd": ({"lr": 0.1, "lambd": 0.0}, 1000, 1e-6),      # λ > 0 shrinks toward 0: moves x*
     "nadamw": ({"lr": 0.1, "weight_decay": 0.0}, 1000, 1e-6),  # decay moves the minimum
     "radamw": ({"lr": 0.1, "weight_decay": 0.0}, 1000, 1e-6),
+    "adafactor": ({}, 3000, 1e-6),                         # a relative step: slow from x_0 = 0
     "rprop": ({}, 500, 1e-5),                              # s_min = 1e-6 bounds its accuracy
     "newton": ({}, 100, 1e-6),
     "armijo": ({}, 100, 1e-6),
@@ -695,6 +712,12 @@ def _first_radamw(o, x, g):
     return (1 - o.lr * o.weight_decay) * x - o.lr * g
 
 
+def _first_adafactor(o, x, g):
+    # V̂_1 = g², so U_1 = sign(g) with RMS 1: the relative step max(ε₂, RMS(x_0)) min(η, 1)
+    rms = np.sqrt(np.mean(x**2, axis=-1, keepdims=True))
+    return (1 - o.lr * o.weight_decay) * x - np.maximum(o.eps2, rms) * np.minimum(o.lr, 1) * np.sign(g)
+
+
 def _first_rprop(o, x, g):
     return x - o.lr * np.sign(g)                              # p_0 = 0: the step is s_0 = η
 
@@ -720,6 +743,7 @@ FIRST_STEPS: dict[str, tuple[dict, Callable]] = {
                 "momentum_decay": 0.1}, _first_nadamw),
     "radamw": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.1},
                _first_radamw),
+    "adafactor": ({"lr": 0.3, "eps2": 1e-3, "weight_decay": 0.1, "d": 1.0}, _first_adafactor),
     "rprop": ({"lr": 0.3, "etaminus": 0.4, "etaplus": 1.5}, _first_rprop),
     "write-back-adam": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8},
                         _first_write_back),

@@ -14,6 +14,7 @@ module                  optimizers
                         :class:`RAdam`
 ``sign``                :class:`Lion`, :class:`Rprop`
 ``averaging``           :class:`ASGD`
+``matrix``              :class:`Adafactor` (matrix parameters, shape ``(..., m, n)``)
 ``decoupled``           :class:`NAdamW`, :class:`RAdamW` (PyTorch's ``decoupled_weight_decay=True``)
 ``second_order``        :class:`Newton`
 ``line_search``         :class:`Armijo`
@@ -72,6 +73,7 @@ from .first_order import (
     check_finite_sum,
 )
 from .line_search import Armijo, ArmijoState, armijo_holds
+from .matrix import Adafactor, AdafactorState, check_matrix
 from .momentum import BufferState, Momentum, Nesterov, TorchMomentum, VelocityState
 from .second_order import Newton, NewtonState, solve_batched
 from .sign import Lion, LionState, Rprop, RpropState
@@ -83,6 +85,8 @@ __all__ = [
     "ASGDState",
     "AdaGrad",
     "Adadelta",
+    "Adafactor",
+    "AdafactorState",
     "Adam",
     "AdamState",
     "AdamW",
@@ -126,6 +130,7 @@ __all__ = [
     "check_batch_size",
     "check_finite_sum",
     "check_gradient",
+    "check_matrix",
     "debias",
     "make_optimizer",
     "radam_rectification",
