@@ -48,6 +48,7 @@ from lessons_src.optim import (
     Momentum,
     armijo_holds,
 )
+from lessons_src.schedules import exponential_decay
 from lessons_src.theory import gd_multiplier, heavy_ball_matrix, nesterov_matrix
 
 #: An example value for every constructor argument of the registered optimizers, by name.
@@ -106,6 +107,10 @@ def _build(cls: type[Optimizer], lr: object) -> Optimizer:
 
 
 NAMES = sorted(OPTIMIZERS)
+#: Rules for matrix parameters only (shape (..., m, n)): they refuse the vectors the generic
+#: checks run on, and get the same checks on a matrix problem instead (the end of this file).
+MATRIX_ONLY = {"muon"}
+NAMES = [n for n in NAMES if n not in MATRIX_ONLY]
 
 
 @pytest.mark.parametrize("objective", sorted(OBJECTIVES))
@@ -443,7 +448,31 @@ def _adafactor_reference() -> None:
     assert state.row_var.shape == (3, 1) and state.col_var.shape == (1, 2)
 
 
+def _muon_reference() -> None:
+    # Newton–Schulz acts on each singular value alone: σ ↦ p(σ) = aσ + bσ³ + cσ⁵, five times,
+    # from σ/‖G‖_F. With μ = 0 and no decay, Muon's first step on G = U diag(σ) Vᵀ is therefore
+    # -η s(m, n) U diag(p⁵(σ/‖G‖_F)) Vᵀ (s = √(m/n) for a tall matrix, Jordan's shape factor).
+    def p5(sigma):
+        for _ in range(5):
+            sigma = 3.4445 * sigma - 4.7750 * sigma**3 + 2.0315 * sigma**5
+        return sigma
+
+    muon = OPTIMIZERS["muon"](lr=0.1, weight_decay=0.0, momentum=0.0, nesterov=False)
+    rng = np.random.default_rng(0)
+    u = np.linalg.qr(rng.standard_normal((5, 3)))[0]
+    v = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    sigma = np.array([3.0, 1.0, 0.5])
+    g = u @ np.diag(sigma) @ v.T
+    x = np.zeros((5, 3))
+    step = muon.update(g, x, muon.init(x))[0]
+    expected = -0.1 * math.sqrt(5 / 3) * u @ np.diag(p5(sigma / np.linalg.norm(sigma))) @ v.T
+    np.testing.assert_allclose(step, expected, rtol=1e-12, atol=1e-14)
+    # the singular values land in Jordan's band around 1, not at 1: an approximate orthogonalisation
+    assert np.all((p5(sigma / np.linalg.norm(sigma)) > 0.68) & (p5(sigma / np.linalg.norm(sigma)) < 1.2))
+
+
 REFERENCES: dict[str, Callable[[], None]] = {
+    "muon": _muon_reference,
     "adafactor": _adafactor_reference,
     "nadamw": lambda: _decoupled_reference("nadamw", "nadam"),
     "radamw": lambda: _decoupled_reference("radamw", "radam"),
@@ -628,6 +657,7 @@ CONVERGENCE: dict[str, tuple[dict, int, float]] = {
     "nadamw": ({"lr": 0.1, "weight_decay": 0.0}, 1000, 1e-6),  # decay moves the minimum
     "radamw": ({"lr": 0.1, "weight_decay": 0.0}, 1000, 1e-6),
     "adafactor": ({}, 3000, 1e-6),                         # a relative step: slow from x_0 = 0
+    "muon": ({"lr": exponential_decay(0.1, 0.99), "weight_decay": 0.0}, 2000, 1e-6),  # matrix
     "rprop": ({}, 500, 1e-5),                              # s_min = 1e-6 bounds its accuracy
     "newton": ({}, 100, 1e-6),
     "armijo": ({}, 100, 1e-6),
@@ -643,7 +673,7 @@ def test_every_registered_optimizer_has_convergence_settings():
     assert not missing, f"add {missing} to CONVERGENCE in {__file__}"
 
 
-@pytest.mark.parametrize("name", sorted(CONVERGENCE))
+@pytest.mark.parametrize("name", sorted(set(CONVERGENCE) - MATRIX_ONLY))
 def test_reaches_the_minimum_of_a_convex_quadratic(name):
     settings, steps, tolerance = CONVERGENCE[name]
     optimizer = OPTIMIZERS[name](**settings)
@@ -793,3 +823,79 @@ def test_a_wrong_bias_correction_or_a_dropped_eps_fails(monkeypatch):
     # 1 - β^{t+1} in place of 1 - β^t: off by one step
     monkeypatch.setattr(adaptive, "bias_correction", lambda decay, t: 1 - decay ** (t + 1))
     assert _first_step_error("adam", OPTIMIZERS["adam"](**settings)) > 0.1
+
+
+# --- the same checks for the rules that take matrices only ------------------------------------
+
+#: A well-conditioned matrix least-squares problem ½‖A X − B‖²_F, X of shape (4, 3): singular
+#: values of A from 1 to 2, so the Hessian's condition number is 4.
+_RNG = np.random.default_rng(1)
+MATRIX_A = np.linalg.qr(_RNG.standard_normal((6, 4)))[0] @ np.diag([1.0, 1.3, 1.6, 2.0])
+MATRIX_B = _RNG.standard_normal((6, 3))
+MATRIX_MINIMUM = np.linalg.lstsq(MATRIX_A, MATRIX_B, rcond=None)[0]
+
+
+def _matrix_grad(x: np.ndarray) -> np.ndarray:
+    return MATRIX_A.T @ (MATRIX_A @ x - MATRIX_B)
+
+
+def _matrix_run(optimizer: Optimizer, x0: np.ndarray, steps: int) -> np.ndarray:
+    x, state = x0, optimizer.init(x0)
+    points = [x]
+    for _ in range(steps):
+        x, state = optimizer.update(_matrix_grad(x), x, state)
+        points.append(x)
+    return np.array(points)
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX_ONLY))
+def test_a_matrix_rule_refuses_a_vector_naming_x(name):
+    with pytest.raises(ValueError, match=r"x must be a matrix parameter of shape \(\.\.\., m, n\)"):
+        _build(OPTIMIZERS[name], 0.01).init(STARTS["least squares"])
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX_ONLY))
+def test_a_matrix_sweep_equals_its_single_runs_bit_for_bit(name):
+    x0 = np.zeros((4, 3))
+    sweep = _matrix_run(_build(OPTIMIZERS[name], SWEEP), np.broadcast_to(x0, (3, 4, 3)).copy(), 40)
+    for i, lr in enumerate(SWEEP):
+        np.testing.assert_array_equal(sweep[:, i], _matrix_run(_build(OPTIMIZERS[name], float(lr)),
+                                                               x0, 40))
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX_ONLY))
+def test_a_matrix_rule_changes_no_state_and_refuses_a_wrong_gradient(name):
+    optimizer = _build(OPTIMIZERS[name], 0.01)
+    x = np.ones((4, 3))
+    state = optimizer.init(x)
+    for _ in range(5):
+        before = _snapshot(state)
+        x_next, after = optimizer.update(_matrix_grad(x), x, state)
+        _assert_same_state(state, before)
+        arrays = [v for v in after if isinstance(v, np.ndarray)]
+        assert not any(np.shares_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
+        x, state = x_next, after
+    for bad in (np.zeros((3, 4)), np.zeros((1, 3)), np.zeros(3)):
+        with pytest.raises(ValueError, match=r"grad must have the shape of x, \(4, 3\)"):
+            optimizer.update(bad, x, state)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(optimizer.update(np.full((4, 3), np.nan), x, state)[0]).all()
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX_ONLY))
+def test_a_matrix_rule_reaches_the_minimum_of_a_matrix_least_squares_problem(name):
+    settings, steps, tolerance = CONVERGENCE[name]
+    end = _matrix_run(OPTIMIZERS[name](**settings), np.zeros((4, 3)), steps)[-1]
+    distance = np.linalg.norm(end - MATRIX_MINIMUM)
+    assert distance < tolerance, f"{name}: ‖X_T − X*‖ = {distance:.2e} after {steps} steps"
+
+
+@pytest.mark.parametrize(("name", "argument"),
+                         [(n, a) for n in sorted(MATRIX_ONLY) for a in _arguments(OPTIMIZERS[n])])
+def test_a_matrix_rule_refuses_a_bad_hyperparameter_with_its_name(name, argument):
+    test_a_bad_hyperparameter_is_refused_with_its_name(name, argument)
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX_ONLY))
+def test_a_matrix_rule_is_a_gradient_optimizer(name):
+    assert issubclass(OPTIMIZERS[name], GradientOptimizer)

@@ -14,7 +14,7 @@ module                  optimizers
                         :class:`RAdam`
 ``sign``                :class:`Lion`, :class:`Rprop`
 ``averaging``           :class:`ASGD`
-``matrix``              :class:`Adafactor` (matrix parameters, shape ``(..., m, n)``)
+``matrix``              :class:`Adafactor`, :class:`Muon` (matrix parameters, shape ``(..., m, n)``)
 ``decoupled``           :class:`NAdamW`, :class:`RAdamW` (PyTorch's ``decoupled_weight_decay=True``)
 ``second_order``        :class:`Newton`
 ``line_search``         :class:`Armijo`
@@ -73,7 +73,7 @@ from .first_order import (
     check_finite_sum,
 )
 from .line_search import Armijo, ArmijoState, armijo_holds
-from .matrix import Adafactor, AdafactorState, check_matrix
+from .matrix import Adafactor, AdafactorState, Muon, MuonState, check_matrix, newton_schulz
 from .momentum import BufferState, Momentum, Nesterov, TorchMomentum, VelocityState
 from .second_order import Newton, NewtonState, solve_batched
 from .sign import Lion, LionState, Rprop, RpropState
@@ -105,6 +105,8 @@ __all__ = [
     "LionState",
     "MinibatchSGD",
     "Momentum",
+    "Muon",
+    "MuonState",
     "NAdam",
     "NAdamW",
     "Nesterov",
@@ -133,6 +135,7 @@ __all__ = [
     "check_matrix",
     "debias",
     "make_optimizer",
+    "newton_schulz",
     "radam_rectification",
     "radam_rho",
     "radam_rho_inf",
