@@ -46,6 +46,7 @@ from .objectives import (
 )
 from .optim import (
     ASGD,
+    LBFGS,
     OPTIMIZERS,
     Adadelta,
     Adafactor,
@@ -104,6 +105,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "ASGD",
+    "LBFGS",
     "OPTIMIZERS",
     "AdaGrad",
     "Adadelta",

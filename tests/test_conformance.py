@@ -42,6 +42,7 @@ from lessons_src import (
 )
 from lessons_src.objectives import LinearLoss, make_line_data
 from lessons_src.optim import (
+    ClosureOptimizer,
     CurvatureOptimizer,
     GradientOptimizer,
     LineSearchOptimizer,
@@ -471,7 +472,28 @@ def _muon_reference() -> None:
     assert np.all((p5(sigma / np.linalg.norm(sigma)) > 0.68) & (p5(sigma / np.linalg.norm(sigma)) < 1.2))
 
 
+def _lbfgs_reference() -> None:
+    # With one (s, y) pair the two-loop recursion is the BFGS update of H⁰ = (yᵀs / yᵀy) I
+    # (Nocedal and Wright, eq. 6.17): H = (I - ρ s yᵀ) H⁰ (I - ρ y sᵀ) + ρ s sᵀ, ρ = 1/yᵀs.
+    # Two iterations of one update, from E0 on BOWL, by hand:
+    lr = 0.5
+    lbfgs = OPTIMIZERS["lbfgs"](lr=lr, max_iter=2, max_eval=10, history_size=1,
+                                tolerance_change=0.0)
+    x1 = E0 - min(1.0, 1.0 / np.abs(BOWL.grad(E0)).sum()) * lr * BOWL.grad(E0)
+    s, y = x1 - E0, BOWL.grad(x1) - BOWL.grad(E0)
+    rho = 1 / (y @ s)
+    H = (np.eye(2) - rho * np.outer(s, y)) * (y @ s) / (y @ y) @ (np.eye(2) - rho * np.outer(y, s))
+    H = H + rho * np.outer(s, s)
+    x2 = x1 - lr * H @ BOWL.grad(x1)
+    np.testing.assert_allclose(run(BOWL, lbfgs, E0, 1).final, x2, rtol=1e-12)
+    # with the strong-Wolfe search, one update (eight iterations here) all but solves a quadratic
+    wolfe = OPTIMIZERS["lbfgs"](line_search_fn="strong_wolfe", tolerance_change=1e-15,
+                                tolerance_grad=1e-12)
+    np.testing.assert_allclose(run(BOWL, wolfe, E0, 1).final, [0.0, 0.0], atol=1e-8)
+
+
 REFERENCES: dict[str, Callable[[], None]] = {
+    "lbfgs": _lbfgs_reference,
     "muon": _muon_reference,
     "adafactor": _adafactor_reference,
     "nadamw": lambda: _decoupled_reference("nadamw", "nadam"),
@@ -517,7 +539,8 @@ def test_independent_reference(name):
 
 #: The rules that need more than a gradient, and the type that says so.
 NOT_FIRST_ORDER = {"newton": CurvatureOptimizer, "coordinate": CurvatureOptimizer,
-                   "armijo": LineSearchOptimizer}
+                   "armijo": LineSearchOptimizer,
+                   "lbfgs": ClosureOptimizer}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -658,6 +681,7 @@ CONVERGENCE: dict[str, tuple[dict, int, float]] = {
     "radamw": ({"lr": 0.1, "weight_decay": 0.0}, 1000, 1e-6),
     "adafactor": ({}, 3000, 1e-6),                         # a relative step: slow from x_0 = 0
     "muon": ({"lr": exponential_decay(0.1, 0.99), "weight_decay": 0.0}, 2000, 1e-6),  # matrix
+    "lbfgs": ({"tolerance_change": 1e-15}, 100, 1e-6),   # at 1e-9 it stops, gᵀd > -1e-9, at 2e-6
     "rprop": ({}, 500, 1e-5),                              # s_min = 1e-6 bounds its accuracy
     "newton": ({}, 100, 1e-6),
     "armijo": ({}, 100, 1e-6),

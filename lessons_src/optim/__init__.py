@@ -17,6 +17,7 @@ module                  optimizers
 ``matrix``              :class:`Adafactor`, :class:`Muon` (matrix parameters, shape ``(..., m, n)``)
 ``decoupled``           :class:`NAdamW`, :class:`RAdamW` (PyTorch's ``decoupled_weight_decay=True``)
 ``second_order``        :class:`Newton`
+``quasi_newton``        :class:`ClosureOptimizer` (also a closure), :class:`LBFGS`
 ``line_search``         :class:`Armijo`
 ``wrappers``            :class:`Clip`, :class:`Projected`
 ======================  ==========================================================
@@ -75,12 +76,14 @@ from .first_order import (
 from .line_search import Armijo, ArmijoState, armijo_holds
 from .matrix import Adafactor, AdafactorState, Muon, MuonState, check_matrix, newton_schulz
 from .momentum import BufferState, Momentum, Nesterov, TorchMomentum, VelocityState
+from .quasi_newton import LBFGS, ClosureOptimizer, LBFGSState
 from .second_order import Newton, NewtonState, solve_batched
 from .sign import Lion, LionState, Rprop, RpropState
 from .wrappers import Clip, Projected
 
 __all__ = [
     "ASGD",
+    "LBFGS",
     "OPTIMIZERS",
     "ASGDState",
     "AdaGrad",
@@ -95,11 +98,13 @@ __all__ = [
     "ArmijoState",
     "BufferState",
     "Clip",
+    "ClosureOptimizer",
     "CoordinateDescent",
     "CurvatureOptimizer",
     "DecoupledGD",
     "GradientDescent",
     "GradientOptimizer",
+    "LBFGSState",
     "LineSearchOptimizer",
     "Lion",
     "LionState",
