@@ -286,17 +286,14 @@ def launch(config_path: Path) -> None:
     for name in ETC_FILES:
         if Path("/etc", name).exists():
             argv += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    # the student's own /tmp and work folder first, then the read-only Python installation and
+    # lessons_src, which may live below /tmp (a clone there) and must not be hidden by it
+    argv += ["--bind", str(rw / "tmp"), "/tmp", "--bind", str(rw / "work"), "/submission"]
     argv += binds
     argv += [
         "--ro-bind",
         str(stage / "code"),
         "/grader",
-        "--bind",
-        str(rw / "tmp"),
-        "/tmp",
-        "--bind",
-        str(rw / "work"),
-        "/submission",
         "--proc",
         "/proc",
         "--dev",
