@@ -115,15 +115,32 @@ def _has_sliders(page_path: str) -> bool:
     return (SITE / page_path).is_file() and "widget-view+json" in (SITE / page_path).read_text()
 
 
+#: One phone load per page, measured at 390 px and again after narrowing to 320 px (the page's
+#: scripts re-measure on resize): every phone test reads from it, so `make test` loads each page
+#: once instead of four times.
+_PHONE: dict[str, dict] = {}
+
+
+def _phone_measurements(browser, server, page_path: str) -> dict:  # noqa: F811
+    if page_path not in _PHONE:
+        context = _phone(browser)
+        page = _load(context, f"{server}/{page_path}")
+        found = {390: page.evaluate(CUT_OFF_JS), "small": page.evaluate(SMALL_TARGETS_JS),
+                 "violations": axe_violations(page) if AXE.is_file() else None}
+        page.set_viewport_size({"width": 320, "height": 700})
+        page.wait_for_timeout(500)
+        found[320] = page.evaluate(CUT_OFF_JS)
+        context.close()
+        _PHONE[page_path] = found
+    return _PHONE[page_path]
+
+
 @pytest.mark.parametrize("width", [390, 320])
 @pytest.mark.parametrize("page_path", PAGES)
 def test_nothing_is_cut_off_on_a_phone(browser, server, page_path, width):  # noqa: F811
     if not (SITE / page_path).is_file():
         pytest.skip(f"no built page {page_path}: run `make book` first")
-    context = _phone(browser, width, 844 if width == 390 else 700)
-    page = _load(context, f"{server}/{page_path}")
-    result = page.evaluate(CUT_OFF_JS)
-    context.close()
+    result = _phone_measurements(browser, server, page_path)[width]
     assert result["sideways"] <= 0, f"the page scrolls sideways by {result['sideways']} px"
     assert not result["offenders"], "\n".join(result["offenders"][:20])
 
@@ -132,10 +149,7 @@ def test_nothing_is_cut_off_on_a_phone(browser, server, page_path, width):  # no
 def test_targets_are_at_least_24_px_on_a_phone(browser, server, page_path):  # noqa: F811
     if not (SITE / page_path).is_file():
         pytest.skip(f"no built page {page_path}: run `make book` first")
-    context = _phone(browser)
-    page = _load(context, f"{server}/{page_path}")
-    small = page.evaluate(SMALL_TARGETS_JS)
-    context.close()
+    small = _phone_measurements(browser, server, page_path)["small"]
     assert not small, f"controls smaller than 24 x 24 px: {sorted(set(small))}"
 
 
@@ -145,10 +159,7 @@ def test_no_serious_accessibility_violations_on_a_phone(browser, server, page_pa
         pytest.skip(f"no axe-core at {AXE}: run `bash book/_ext/vendor.sh`")
     if not (SITE / page_path).is_file():
         pytest.skip(f"no built page {page_path}: run `make book` first")
-    context = _phone(browser)
-    page = _load(context, f"{server}/{page_path}")
-    violations = axe_violations(page)
-    context.close()
+    violations = _phone_measurements(browser, server, page_path)["violations"]
     serious = [v for v in violations if v["impact"] in {"serious", "critical"}]
     assert not serious, f"{page_path} at 390 px\n" + describe_violations(serious)
 
