@@ -413,7 +413,9 @@ ATTACK_NOTES = {
     "always_equal": "an object of type AlwaysEqual",
     "patched_checks": "left out: it ended the process",
     "read_secrets": "No such file or directory",
-    "write_outside": "Read-only file system",
+    # a clone below /tmp leaves a writable mount point there (in the sandbox's own /tmp), so the
+    # first write that fails may also fail for want of the folder
+    "write_outside": ("Read-only file system", "No such file or directory"),
     "memory_bomb": f"ran out of its {MEMORY_MIB} MiB of memory",
     "disk_bomb": "No space left on device",
     "output_bomb": "printed 1024 MiB; the grader kept the first 4 MiB",
@@ -632,7 +634,8 @@ def test_attacks_score_zero_and_are_named(hostile_class: dict[str, object]) -> N
     for name, words in ATTACK_NOTES.items():
         row = rows[f"attack_{name}.ipynb"]
         assert float(row["total"]) == 0.0, (name, row)
-        assert words in row["note"], (name, row["note"])
+        alternatives = (words,) if isinstance(words, str) else words
+        assert any(w in row["note"] for w in alternatives), (name, row["note"])
     assert hostile_class["bait"] == [], "a submission reached a server on the grader's machine"
 
 
