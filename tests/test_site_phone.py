@@ -75,9 +75,10 @@ SMALL_TARGETS_JS = """() => {
     const r = e.getBoundingClientRect();
     const s = getComputedStyle(e);
     if (r.width === 0 || r.height === 0 || s.visibility === 'hidden') continue;
-    if (r.width < 24 || r.height < 24) {
+    // 24 CSS px, less a twentieth of a pixel of layout rounding (a 24 px handle can measure 23.98)
+    if (r.width < 23.95 || r.height < 23.95) {
       out.push(`${e.tagName.toLowerCase()}.${String(e.className).split(' ')[0]} `
-               + `${Math.round(r.width)}x${Math.round(r.height)}`);
+               + `${r.width.toFixed(2)}x${r.height.toFixed(2)}`);
     }
   }
   return out;
