@@ -26,10 +26,9 @@ first access (a module-level ``__getattr__``), so a script that only runs optimi
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from . import analysis, objectives, optim, schedules, theory
+from . import analysis, objectives, optim, schedules, theory, viz  # viz: cheap, see below
 from .analysis import first_below, first_true
 from .objectives import (
     Cliff,
@@ -79,22 +78,16 @@ from .optim import (
 from .runner import Trajectory, continuation, is_diverged, run, run_online
 from .schedules import Schedule
 
-#: Public names that live in ``viz`` and load on first use: name -> (module, attribute or None).
-_LAZY: dict[str, tuple[str, str | None]] = {
-    "viz": (".viz", None),
-    "plots": (".viz.plots", None),
-    "Slider": (".viz.sliders", "Slider"),
-    "interact": (".viz.sliders", "interact"),
-}
+#: Public names that live in ``viz``. Importing ``viz`` is cheap: it loads its submodules
+#: (pyplot, ipywidgets) only when one is first used.
+_FROM_VIZ = ("plots", "Slider", "interact")
 
 
 def __getattr__(name: str) -> Any:
-    """Import a picture or widget name (``viz``, ``plots``, ``Slider``, ``interact``) when first used."""
-    if name not in _LAZY:
+    """A picture or widget name (``plots``, ``Slider``, ``interact``), from ``viz``, when first used."""
+    if name not in _FROM_VIZ:
         raise AttributeError(f"module 'lessons_src' has no attribute {name!r}")
-    module_name, attribute = _LAZY[name]
-    module = importlib.import_module(module_name, __name__)
-    value = module if attribute is None else getattr(module, attribute)
+    value = getattr(viz, name)
     globals()[name] = value
     return value
 

@@ -13,23 +13,24 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from lessons_src import QuadraticND, Rosenbrock
-
 torch = pytest.importorskip(
     "torch", reason="PyTorch is not installed: pip install -r tests/requirements-torch.txt"
 )
 
-STEPS = 300
-TOLERANCE = {"rtol": 1e-10, "atol": 1e-10}
-F64 = torch.float64
+# the steps, the tolerance and the two vector problems are test_torch_agreement.py's own
+from test_torch_agreement import (  # noqa: E402
+    F64,
+    QUADRATIC,
+    ROSENBROCK,
+    STEPS,
+    TOLERANCE,
+    torch_quadratic,
+    torch_rosenbrock,
+)
 
 # ---------------------------------------------------------------------------------------------
 # The problems: (numpy gradient, torch loss, start point).
 # ---------------------------------------------------------------------------------------------
-
-#: Eigenvalues 0.1 and 2 along axes rotated by 0.5 rad, minimum (1, −2).
-QUADRATIC = QuadraticND.from_eigenvalues([0.1, 2.0], angle=0.5, minimizer=[1.0, -2.0])
-ROSENBROCK = Rosenbrock(a=1.0, b=100.0)
 
 #: A matrix least-squares problem ½‖A X − B‖²_F with X of shape (4, 3).
 _rng = np.random.default_rng(19)
@@ -38,18 +39,10 @@ B_MATRIX = _rng.standard_normal((6, 3))
 X0_MATRIX = 0.5 * _rng.standard_normal((4, 3))
 
 
-def _torch_quadratic(x):
-    return 0.5 * x @ torch.tensor(QUADRATIC.A) @ x - torch.tensor(QUADRATIC.b) @ x
-
-
 #: The same with X of shape (3, 5): a wide matrix (Newton–Schulz works on it untransposed).
 A_WIDE = _rng.standard_normal((8, 3))
 B_WIDE = _rng.standard_normal((8, 5))
 X0_WIDE = 0.5 * _rng.standard_normal((3, 5))
-
-
-def _torch_rosenbrock(x):
-    return (1.0 - x[0]) ** 2 + 100.0 * (x[1] - x[0] ** 2) ** 2
 
 
 def _torch_matrix(x):
@@ -61,8 +54,8 @@ def _torch_wide(x):
 
 
 PROBLEMS: dict[str, tuple[Callable, Callable, np.ndarray]] = {
-    "quadratic": (QUADRATIC.grad, _torch_quadratic, np.array([3.0, 4.0])),
-    "rosenbrock": (ROSENBROCK.grad, _torch_rosenbrock, np.array([-1.2, 1.0])),
+    "quadratic": (QUADRATIC.grad, torch_quadratic, np.array([3.0, 4.0])),
+    "rosenbrock": (ROSENBROCK.grad, torch_rosenbrock, np.array([-1.2, 1.0])),
     "matrix": (lambda x: A_MATRIX.T @ (A_MATRIX @ x - B_MATRIX), _torch_matrix, X0_MATRIX),
     "matrix-wide": (lambda x: A_WIDE.T @ (A_WIDE @ x - B_WIDE), _torch_wide, X0_WIDE),
 }

@@ -10,13 +10,24 @@ from numpy.typing import ArrayLike
 
 from ..objectives.base import Array
 from ..schedules import Schedule
-from .adaptive import NAdam, NAdamState, RAdam, RAdamState
+from .adaptive import NAdam, RAdam
 from .base import validate_range
 
 __all__ = ["NAdamW", "RAdamW"]
 
 
-class NAdamW(NAdam):
+class _ShrinkFirst:
+    r"""Decoupled weight decay for a rule's ``update``: :math:`x \leftarrow (1 - \eta_t\lambda)\,x`,
+    then the rule's own step from the plain gradient (mixed in before the rule's class)."""
+
+    weight_decay: Array
+
+    def update(self, grad: Array, x: Array, state):  # type: ignore[no-untyped-def]
+        decayed = x * (1 - self.step_size(state.count) * self.weight_decay)  # type: ignore[attr-defined]
+        return super().update(grad, decayed, state)  # type: ignore[misc]
+
+
+class NAdamW(_ShrinkFirst, NAdam):
     r"""NAdam with decoupled weight decay (Loshchilov and Hutter, 2019; Dozat, 2016), PyTorch's
     ``NAdam(decoupled_weight_decay=True)``: the point shrinks first, then takes NAdam's step
     (:class:`~.adaptive.NAdam`) computed from the plain gradient :math:`g_t`,
@@ -42,12 +53,8 @@ class NAdamW(NAdam):
         super().__init__(lr, beta1, beta2, eps, momentum_decay)
         self.weight_decay = validate_range("weight_decay", weight_decay, low=0.0)
 
-    def update(self, grad: Array, x: Array, state: NAdamState) -> tuple[Array, NAdamState]:
-        decayed = x * (1 - self.step_size(state.count) * self.weight_decay)
-        return super().update(grad, decayed, state)
 
-
-class RAdamW(RAdam):
+class RAdamW(_ShrinkFirst, RAdam):
     r"""RAdam with decoupled weight decay (Loshchilov and Hutter, 2019; Liu et al., 2020),
     PyTorch's ``RAdam(decoupled_weight_decay=True)``: the point shrinks first, then takes
     RAdam's rectified step (:class:`~.adaptive.RAdam`) computed from the plain gradient,
@@ -72,7 +79,3 @@ class RAdamW(RAdam):
                  weight_decay: ArrayLike = 0.01) -> None:
         super().__init__(lr, beta1, beta2, eps)
         self.weight_decay = validate_range("weight_decay", weight_decay, low=0.0)
-
-    def update(self, grad: Array, x: Array, state: RAdamState) -> tuple[Array, RAdamState]:
-        decayed = x * (1 - self.step_size(state.count) * self.weight_decay)
-        return super().update(grad, decayed, state)
