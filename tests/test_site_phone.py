@@ -5,6 +5,9 @@
   tables and code scroll in their own box.
 * At 390 px every control (buttons, slider handles, the sidebar's arrows) is at least
   24 x 24 CSS px (WCAG 2.2, 2.5.8); inline links in text are exempt, as WCAG exempts them.
+* At 390 px the smallest text in every slider figure shown is at least 9 CSS px: each frame's
+  image says its smallest font size in points and the dpi it was drawn at, and the test scales
+  that by the width the browser gives the image over its width in pixels.
 * axe-core at 390 px finds no serious or critical violation (``tests/test_site.py`` runs it at
   desktop width).
 * With the keyboard, on every page with sliders: the first Tab reaches the skip link; the first
@@ -12,7 +15,8 @@
   interactive figure", Tab) and at most ``MAIN_CONTENT_BUDGET`` via "Skip to main content"
   (every link, copy button and folded cell before the figure is a stop); every stop on the way
   shows a focus indicator of at least 2 px; arrow keys, Home and End move the slider and change
-  its figure; ``aria-valuetext`` names the parameter and the value the readout shows.
+  its figure; ``aria-valuetext`` names the parameter and the value the readout shows; a polite
+  live region after the figure announces the shown frame's alt text once per settled change.
 
 Uses the fixtures of ``tests/test_site.py`` (the built site served locally, Debian's Chromium);
 skips where they skip.
@@ -84,6 +88,22 @@ SMALL_TARGETS_JS = """() => {
   return out;
 }"""
 
+#: The slider figures the reader sees: for each, the image the browser picked (the ``<picture>``'s
+#: narrow source or its own image), the smallest text in it in CSS px as shown, and how wide.
+FIGURE_TEXT_JS = """() => {
+  const out = [];
+  for (const img of document.querySelectorAll('.bd-article .widget-vbox picture img')) {
+    if (img.offsetParent === null || !img.naturalWidth) continue;
+    const source = img.parentElement.querySelector('source');
+    const picked = source && img.currentSrc === source.srcset ? source : img;
+    const points = parseFloat(picked.dataset.minFontPt), dpi = parseFloat(picked.dataset.dpi);
+    const shown = img.getBoundingClientRect().width;
+    out.push({narrow: picked === source, css_px: points * dpi / 72 * shown / img.naturalWidth,
+              shown: shown, natural: img.naturalWidth});
+  }
+  return out;
+}"""
+
 FOCUS_JS = """() => {
   const e = document.activeElement;
   const s = getComputedStyle(e);
@@ -127,6 +147,7 @@ def _phone_measurements(browser, server, page_path: str) -> dict:  # noqa: F811
         context = _phone(browser)
         page = _load(context, f"{server}/{page_path}")
         found = {390: page.evaluate(CUT_OFF_JS), "small": page.evaluate(SMALL_TARGETS_JS),
+                 "figures": page.evaluate(FIGURE_TEXT_JS),
                  "violations": axe_violations(page) if AXE.is_file() else None}
         page.set_viewport_size({"width": 320, "height": 700})
         page.wait_for_timeout(500)
@@ -155,6 +176,17 @@ def test_targets_are_at_least_24_px_on_a_phone(browser, server, page_path):  # n
 
 
 @pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", [p for p in PAGES if "/ch" in p])
+def test_slider_figure_text_is_at_least_9_px_on_a_phone(browser, server, page_path):  # noqa: F811
+    if not _has_sliders(page_path):
+        pytest.skip("no slider on this page")
+    figures = _phone_measurements(browser, server, page_path)["figures"]
+    assert figures, "no slider figure was shown at 390 px"
+    assert all(f["narrow"] for f in figures), f"a 390 px screen was given a wide frame: {figures}"
+    small = [f for f in figures if not f["css_px"] >= 9]
+    assert not small, f"slider figure text under 9 CSS px at 390 px: {small}"
+
+
 def test_no_serious_accessibility_violations_on_a_phone(browser, server, page_path):  # noqa: F811
     if not AXE.is_file():
         pytest.skip(f"no axe-core at {AXE}: run `bash book/_ext/vendor.sh`")
@@ -231,4 +263,27 @@ def test_keyboard_reaches_and_moves_the_first_slider(browser, server, page_path)
     # End may find the slider at its end already; then Home moves it, and the arrows always do
     assert (moved["End"] or moved["Home"]) and moved["ArrowRight"] and moved["ArrowLeft"], moved
     assert focus["ring"], "the focused slider handle shows no focus indicator"
+
+    # the live region after the figure says what the frame shown now shows, once per settled
+    # change: three quick presses, one announcement, of the frame they end on
+    page.wait_for_timeout(1000)  # the presses above have been announced
+    page.evaluate("""() => {
+      const status = document.querySelectorAll('.widget-vbox')[0].nextElementSibling;
+      window.descentAnnouncements = [];
+      new MutationObserver(() => window.descentAnnouncements.push(status.textContent))
+        .observe(status, {childList: true, characterData: true, subtree: true});
+    }""")
+    page.keyboard.press("Home")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(1500)
+    said = page.evaluate("""() => {
+      const figure = document.querySelectorAll('.widget-vbox')[0];
+      const status = figure.nextElementSibling;
+      const shown = [...figure.querySelectorAll('img')].find(img => img.offsetParent !== null);
+      return {role: status.getAttribute('role'), live: status.getAttribute('aria-live'),
+              text: status.textContent, alt: shown.alt, announcements: window.descentAnnouncements};
+    }""")
+    assert said["role"] == "status" and said["live"] == "polite", said
+    assert said["announcements"] == [said["alt"]], said
     page.close()

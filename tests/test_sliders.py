@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import re
+
 import ipywidgets as widgets
 import numpy as np
 import pytest
 from ipywidgets.widgets.widget import _instances
 from ipywidgets.widgets.widget_link import Link
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
 
 from lessons_src import GradientDescent, Quadratic1D, Slider, interact, plots, run
-from lessons_src.viz.sliders import MAX_FRAMES, slider_mode
+from lessons_src.viz.sliders import (
+    MAX_FRAMES,
+    NARROW_MIN_FONT_PT,
+    NARROW_SCREEN_PX,
+    NARROW_WIDTH_INCHES,
+    slider_mode,
+    smallest_text_pt,
+)
 
 
 def _figure():
@@ -28,8 +41,25 @@ def _figure():
 
 
 def _png(output: widgets.Output) -> str:
+    """The frame's image as laid out (a static frame's ``<img>``, a live one's PNG)."""
     (frame,) = output.outputs
-    return frame["data"]["image/png"]
+    if "image/png" in frame["data"]:
+        return frame["data"]["image/png"]
+    return _images(frame)["wide"]
+
+
+def _images(frame: dict) -> dict[str, str]:
+    """A static frame's two PNGs (base64), the narrow ``<source>`` and the ``<img>``."""
+    page = frame["data"]["text/html"]
+    narrow = re.search(r'<source media="\(max-width: (\d+)px\)" srcset="data:image/png;base64,([^"]+)"', page)
+    wide = re.search(r'<img src="data:image/png;base64,([^"]+)"', page)
+    assert narrow and wide, page[:200]
+    return {"narrow": narrow.group(2), "wide": wide.group(1), "screen": int(narrow.group(1))}
+
+
+def _fonts(frame: dict) -> list[float]:
+    """The smallest text in points that a static frame says each of its images holds."""
+    return [float(v) for v in re.findall(r'data-min-font-pt="([^"]+)"', frame["data"]["text/html"])]
 
 
 def test_static_mode_precomputes_one_linked_frame_per_combination():
@@ -120,3 +150,52 @@ def test_default_alt_text_describes_the_panels():
     fig.axes[0].set_ylabel("$f(x)$")
     widget = interact(fig, update, mode="live", lr=Slider([0.1, 0.5], "η"))
     assert widget.children[-1].outputs[0]["data"]["text/plain"] == "Step size eta: f(x) against x"
+
+
+def test_static_frames_have_a_narrow_layout_for_phones_and_the_figure_is_left_as_it_was():
+    """Each static frame also holds the figure for narrow screens: two panels stacked in one
+    column ``NARROW_WIDTH_INCHES`` wide, its small texts (a legend at 6 pt, tick labels at 7 pt)
+    enlarged to ``NARROW_MIN_FONT_PT``, drawn for screens up to ``NARROW_SCREEN_PX``; the figure
+    itself, and so its own frames, keep their layout and sizes."""
+    parabola = Quadratic1D(1, -2, 1)
+    fig, (left, right) = plots.figure(2, for_slider=True, width=8, height=3)
+    plots.draw_curve(left, parabola, -6, 8)
+    path = plots.draw_path_1d(left, parabola, [[5.0]])
+    (error,) = right.plot([], [], label="error")
+    right.legend(fontsize=6)
+    right.tick_params(labelsize=7)
+    right.set_xlim(0, 10)
+    right.set_ylim(0, 40)
+
+    def update(lr):
+        points = run(parabola, GradientDescent(lr=lr), 5.0, 10).points
+        plots.set_path(path, parabola, points)
+        error.set_data(range(len(points)), np.abs(points[:, 0] - 1))
+
+    widget = interact(fig, update, mode="static", lr=Slider([0.1, 0.5], "η", value=0.5))
+    frames = [inner.outputs[0] for inner in widget.children[-1].children]
+    dpi = fig.get_dpi()
+    for frame in frames:
+        images = _images(frame)
+        narrow = Image.open(io.BytesIO(base64.b64decode(images["narrow"])))
+        wide = Image.open(io.BytesIO(base64.b64decode(images["wide"])))
+        assert wide.size == (round(8 * dpi), round(3 * dpi))
+        assert narrow.width == round(NARROW_WIDTH_INCHES * dpi) and narrow.height > narrow.width
+        assert images["screen"] == NARROW_SCREEN_PX
+        narrow_pt, wide_pt = _fonts(frame)
+        assert wide_pt == 6 and narrow_pt == NARROW_MIN_FONT_PT
+    # the two frames differ in both layouts, and the figure is back to its own layout and sizes
+    assert len({_images(f)["narrow"] for f in frames}) == 2
+    assert tuple(fig.get_size_inches()) == (8, 3)
+    assert smallest_text_pt(fig) == 6
+    assert left.get_position().x1 < right.get_position().x0, "the panels are side by side again"
+
+
+def test_smallest_text_ignores_hidden_and_empty_texts():
+    fig, (ax,) = plots.figure(for_slider=True, width=3, height=2)
+    ax.set_title("a title", fontsize=12)
+    ax.text(0, 0, "", fontsize=2)
+    ax.text(0, 0, "hidden", fontsize=3).set_visible(False)
+    ax.tick_params(labelsize=9)
+    FigureCanvasAgg(fig).draw()
+    assert smallest_text_pt(fig) == 9

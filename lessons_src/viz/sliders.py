@@ -8,7 +8,9 @@ values, and the values each slider offers. It returns one widget that works in t
 * **static** (the built book, where no kernel runs): at build time the figure is drawn once for
   every combination of slider values; the frames sit in nested ``Stack`` widgets whose
   ``selected_index`` is linked in the browser (``jslink``) to the sliders' ``index``, so moving a
-  slider shows another precomputed frame without any kernel.
+  slider shows another precomputed frame without any kernel. Each frame is drawn twice: as laid
+  out, and for phones (:class:`NarrowLayout`: the panels stacked, no text under
+  ``NARROW_MIN_FONT_PT``), and a ``<picture>`` lets the browser pick by the screen's width.
 
 The book build sets ``DESCENT_SLIDERS=static`` for the kernels it starts (see ``book/_ext``);
 anything else gets live sliders.
@@ -29,6 +31,9 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.gridspec import GridSpec
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 from PIL import Image
 from traitlets import TraitError, validate
 
@@ -36,6 +41,13 @@ from traitlets import TraitError, validate
 MODE_VARIABLE = "DESCENT_SLIDERS"
 #: Above this many frames a page grows too heavy; ask for fewer slider positions instead.
 MAX_FRAMES = 64
+#: The static site's frames for narrow screens: this wide (352 px at the frames' 80 dpi, the
+#: article's width on a 390 px phone), panels stacked, no text under ``NARROW_MIN_FONT_PT``
+#: (11 CSS px); the browser shows them on screens up to ``NARROW_SCREEN_PX`` wide, where the
+#: figure as laid out would shrink its 10 pt text below 9 CSS px.
+NARROW_WIDTH_INCHES = 4.4
+NARROW_MIN_FONT_PT = 10.0
+NARROW_SCREEN_PX = 700
 
 
 @dataclass(frozen=True)
@@ -133,6 +145,131 @@ def _frame(png: bytes, alt: str) -> dict[str, Any]:
         },
         "metadata": {},
     }
+
+
+def _static_frame(
+    wide: bytes, narrow: bytes, alt: str, fonts: tuple[float, float], dpi: float
+) -> dict[str, Any]:
+    """A precomputed frame for the static site: a ``<picture>`` of the figure as laid out and
+    of its narrow layout, which the browser picks by the screen's width. Each image says the
+    size of its smallest text in points and the dpi it was drawn at (``data-min-font-pt``,
+    ``data-dpi``), so a test can compute the text's size on the screen. Only HTML and text:
+    a second copy of the PNG would double the page's weight."""
+    wide_data = base64.b64encode(wide).decode("ascii")
+    narrow_data = base64.b64encode(narrow).decode("ascii")
+    return {
+        "output_type": "display_data",
+        "data": {
+            "text/html": (
+                f'<picture><source media="(max-width: {NARROW_SCREEN_PX}px)" '
+                f'srcset="data:image/png;base64,{narrow_data}" data-min-font-pt="{fonts[1]:g}" '
+                f'data-dpi="{dpi:g}"><img src="data:image/png;base64,{wide_data}" '
+                f'alt="{html.escape(alt)}" data-min-font-pt="{fonts[0]:g}" data-dpi="{dpi:g}"></picture>'
+            ),
+            "text/plain": alt,
+        },
+        "metadata": {},
+    }
+
+
+def smallest_text_pt(fig: Figure) -> float:
+    """The size in points of the smallest visible, non-empty text of ``fig`` as last drawn."""
+    sizes = [text.get_fontsize() for text in fig.findobj(Text)
+             if text.get_visible() and text.get_text().strip() and _shown(text)]
+    return float(min(sizes)) if sizes else float("inf")
+
+
+def _shown(artist: Any) -> bool:
+    """Whether ``artist`` and every artist holding it are visible (a hidden axes' labels are not)."""
+    axes = getattr(artist, "axes", None)
+    return artist.get_visible() and (axes is None or axes.get_visible())
+
+
+class NarrowLayout:
+    """Switch a figure laid out once (:func:`freeze_layout`) between that layout and one for
+    narrow screens: its panels stacked in one column ``NARROW_WIDTH_INCHES`` wide, each text
+    at least ``NARROW_MIN_FONT_PT``.
+
+    The narrow layout is solved once (constrained layout, at the figure's current state); each
+    :meth:`render` then only moves the axes, resizes the figure and enlarges small texts, draws,
+    and puts everything back, so the figure's own frames are drawn exactly as before.
+    """
+
+    def __init__(self, fig: Figure) -> None:
+        self.fig = fig
+        self.wide_size = tuple(fig.get_size_inches())
+        self.wide_positions = self._positions()
+        panels = [ax for ax in fig.axes if ax.get_subplotspec() is not None]
+        specs = {ax: ax.get_subplotspec() for ax in panels}
+        columns = max((spec.get_gridspec().ncols for spec in specs.values()), default=1)
+        width, height = self.wide_size
+        panel_height = float(np.clip(height * NARROW_WIDTH_INCHES / (width / columns), 2.6, 3.6))
+        self.narrow_size = (NARROW_WIDTH_INCHES, panel_height * max(len(panels), 1))
+        grid = GridSpec(max(len(panels), 1), 1, figure=fig)
+        with self._enlarged_texts():
+            for row, ax in enumerate(panels):
+                ax.set_subplotspec(grid[row, 0])
+            fig.set_size_inches(*self.narrow_size)
+            fig.set_layout_engine("constrained")
+            FigureCanvasAgg(fig).draw()
+            fig.set_layout_engine("none")
+            self.narrow_positions = self._positions()
+        for ax, spec in specs.items():
+            ax.set_subplotspec(spec)
+        self._place(self.wide_size, self.wide_positions)
+
+    def _positions(self) -> dict[Any, Bbox]:
+        return {ax: ax.get_position(original=True).frozen() for ax in self.fig.axes}
+
+    def _place(self, size: tuple[float, float], positions: dict[Any, Bbox]) -> None:
+        self.fig.set_size_inches(*size)
+        for ax, position in positions.items():
+            ax._set_position(position, which="both")  # set_position would take it out of layouts
+
+    def _enlarged_texts(self) -> _Enlarged:
+        return _Enlarged(self.fig, NARROW_MIN_FONT_PT)
+
+    def render(self, *, colors: int | None = None) -> tuple[bytes, float]:
+        """The figure in its narrow layout as PNG bytes, and its smallest text in points."""
+        self._place(self.narrow_size, self.narrow_positions)
+        try:
+            with self._enlarged_texts():
+                png = render_png(self.fig, colors=colors)
+                smallest = smallest_text_pt(self.fig)
+        finally:
+            self._place(self.wide_size, self.wide_positions)
+        return png, smallest
+
+
+class _Enlarged:
+    """Within ``with``: every text of ``fig`` under ``minimum`` points at ``minimum``, the tick
+    labels drawn anew too; afterwards each back to its own size."""
+
+    def __init__(self, fig: Figure, minimum: float) -> None:
+        self.fig, self.minimum = fig, minimum
+        self.changed: list[tuple[Text, float]] = []
+        self.ticks: list[tuple[Any, str, float]] = []
+
+    def __enter__(self) -> _Enlarged:
+        for ax in self.fig.axes:
+            for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+                size = axis._major_tick_kw.get("labelsize")
+                current = Text(fontsize=size).get_fontsize() if size is not None else None
+                if current is not None and current < self.minimum:
+                    self.ticks.append((ax, name, size))
+                    ax.tick_params(axis=name, which="both", labelsize=self.minimum)
+        for text in self.fig.findobj(Text):
+            if text.get_fontsize() < self.minimum:
+                self.changed.append((text, text.get_fontsize()))
+                text.set_fontsize(self.minimum)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for text, size in self.changed:
+            text.set_fontsize(size)
+        for ax, name, size in self.ticks:
+            ax.tick_params(axis=name, which="both", labelsize=size)
+        self.changed, self.ticks = [], []
 
 
 def describe(fig: Figure) -> str:
@@ -269,11 +406,15 @@ def interact(
         box.sliders = controls
         return box
 
+    narrow = NarrowLayout(fig)
     frames = {}
     for indices in itertools.product(*(range(n) for n in sizes)):
         update(**values_at(indices))
-        frames[indices] = widgets.Output(
-            outputs=(_frame(render_png(fig, colors=128), alt_text(indices)),))
+        wide_png = render_png(fig, colors=128)
+        wide_font = smallest_text_pt(fig)
+        narrow_png, narrow_font = narrow.render(colors=128)
+        frames[indices] = widgets.Output(outputs=(
+            _static_frame(wide_png, narrow_png, alt_text(indices), (wide_font, narrow_font), dpi),))
     show_current()  # leave the figure at the sliders' start position
     stack = _nested_stack(frames, controls, prefix=())
     box = widgets.VBox([*rows, stack])

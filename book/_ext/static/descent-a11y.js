@@ -56,6 +56,15 @@ function descentNameSliderHandles(root) {
     slider.querySelectorAll(".noUi-handle:not([aria-label])").forEach((handle) => {
       handle.setAttribute("aria-label", name || "slider");
     });
+    slider.querySelectorAll(".noUi-handle").forEach((handle) => {
+      if (!descentLastValue.has(handle) && handle.hasAttribute("aria-valuenow")) {
+        descentLastValue.set(handle, handle.getAttribute("aria-valuenow"));  // at load: no news
+        const figure = handle.closest(".widget-vbox");
+        if (figure) {
+          descentFrameStatus(figure);
+        }
+      }
+    });
   });
 }
 new MutationObserver(() => descentNameSliderHandles(document)).observe(document.documentElement, {
@@ -84,6 +93,47 @@ function descentSliderValueText(root) {
       }
     });
   });
+}
+
+// Screen readers: what the figure shows now. Each slider figure gets a polite live region
+// (role="status") after it; when a slider has settled, DESCENT_SETTLE_MS after its last change,
+// the region says the alt text of the frame now shown, so a drag or a run of arrow presses
+// across several frames is announced once, with the frame it ends on. Nothing is announced
+// when the page loads.
+const DESCENT_SETTLE_MS = 600;
+const descentAnnounceTimers = new WeakMap();
+const descentLastValue = new WeakMap();
+
+function descentFrameStatus(figure) {
+  let status = figure.nextElementSibling;
+  if (!status || !status.classList.contains("descent-frame-status")) {
+    status = document.createElement("div");
+    status.className = "descent-frame-status visually-hidden";
+    status.setAttribute("role", "status");
+    status.setAttribute("aria-live", "polite");
+    status.setAttribute("aria-atomic", "true");
+    figure.after(status);
+  }
+  return status;
+}
+
+function descentAnnounceFrame(handle) {
+  const figure = handle.closest(".widget-vbox");
+  if (!figure) {
+    return;
+  }
+  const value = handle.getAttribute("aria-valuenow");
+  if (descentLastValue.get(handle) === value) {
+    return;
+  }
+  descentLastValue.set(handle, value);
+  clearTimeout(descentAnnounceTimers.get(figure));
+  descentAnnounceTimers.set(figure, setTimeout(() => {
+    const shown = [...figure.querySelectorAll("img")].find((img) => img.offsetParent !== null);
+    if (shown && shown.alt) {
+      descentFrameStatus(figure).textContent = shown.alt;
+    }
+  }, DESCENT_SETTLE_MS));
 }
 
 // Boxes that scroll sideways (display formulas, long inline formulas, tables, code): a shadow
@@ -151,6 +201,11 @@ new MutationObserver((records) => {
   if (records.some((r) => r.target.closest && r.target.closest(".widget-slider, .widget-hbox"))) {
     descentSliderValueText(document);
   }
+  records.forEach((r) => {
+    if (r.type === "attributes" && r.attributeName === "aria-valuenow" && r.target.classList.contains("noUi-handle")) {
+      descentAnnounceFrame(r.target);
+    }
+  });
   if (records.some((r) => r.type === "childList" && r.target.closest && r.target.closest(".bd-article"))) {
     descentMarkScrollersSoon();
   }
