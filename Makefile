@@ -12,7 +12,7 @@ CELL_TIMEOUT ?= 60
 MEMORY_MIB   ?= 2048
 NOTEBOOK_TIMEOUT ?= 600
 
-.PHONY: book notebooks student-site pdf pdf-print test lint outputs clean assignments grade glue-dump glue-compare
+.PHONY: book notebooks student-site pdf pdf-print test lint outputs clean assignments grade glue-dump glue-compare lighthouse
 
 ## book: install the book's requirements, fetch its JavaScript, build the HTML into _build/html,
 ## then write the Jupyter editions of the chapters into _build/notebooks (see `notebooks`)
@@ -108,3 +108,13 @@ glue-dump:
 
 glue-compare:
 	$(BIN)/python book/_ext/glue_values.py compare $(BEFORE) $(AFTER)
+
+## lighthouse: Lighthouse's accessibility score (mobile, headless Chromium) of the introduction and
+## three chapters of the built site, printed with every failed audit; fails below 100. Installs
+## Lighthouse with npm into tests/_vendor/lighthouse (not part of the site).
+LIGHTHOUSE_VERSION := 12.8.2
+LIGHTHOUSE := tests/_vendor/lighthouse/node_modules/.bin/lighthouse
+lighthouse: $(VENV)/.test-setup
+	test -x $(LIGHTHOUSE) && [ "$$($(LIGHTHOUSE) --version)" = "$(LIGHTHOUSE_VERSION)" ] \
+	  || npm install --prefix tests/_vendor/lighthouse --no-audit --no-fund --silent lighthouse@$(LIGHTHOUSE_VERSION)
+	$(BIN)/python tests/benchmarks/lighthouse_accessibility.py
