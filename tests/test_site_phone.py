@@ -24,6 +24,8 @@ skips where they skip.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from test_site import AXE, PAGES, SITE, axe_violations, browser, describe_violations, server  # noqa: F401
 
@@ -175,7 +177,6 @@ def test_targets_are_at_least_24_px_on_a_phone(browser, server, page_path):  # n
     assert not small, f"controls smaller than 24 x 24 px: {sorted(set(small))}"
 
 
-@pytest.mark.parametrize("page_path", PAGES)
 @pytest.mark.parametrize("page_path", [p for p in PAGES if "/ch" in p])
 def test_slider_figure_text_is_at_least_9_px_on_a_phone(browser, server, page_path):  # noqa: F811
     if not _has_sliders(page_path):
@@ -187,6 +188,7 @@ def test_slider_figure_text_is_at_least_9_px_on_a_phone(browser, server, page_pa
     assert not small, f"slider figure text under 9 CSS px at 390 px: {small}"
 
 
+@pytest.mark.parametrize("page_path", PAGES)
 def test_no_serious_accessibility_violations_on_a_phone(browser, server, page_path):  # noqa: F811
     if not AXE.is_file():
         pytest.skip(f"no axe-core at {AXE}: run `bash book/_ext/vendor.sh`")
@@ -287,3 +289,16 @@ def test_keyboard_reaches_and_moves_the_first_slider(browser, server, page_path)
     assert said["role"] == "status" and said["live"] == "polite", said
     assert said["announcements"] == [said["alt"]], said
     page.close()
+
+
+@pytest.mark.parametrize("page_path", [p for p in PAGES if "/ch" in p])
+def test_each_slider_frame_has_its_own_alt_text(page_path):
+    """A screen reader hears what the frame shown says, so no two frames of a page share an alt
+    text (the text names the slider values and what the run did, not only what the figure is)."""
+    if not _has_sliders(page_path):
+        pytest.skip("no slider on this page")
+    state = (SITE / page_path).read_text()
+    alts = re.findall(r'<img src=\\"data:image/png;base64,[^"\\]+\\" alt=\\"([^"\\]*)\\"', state)
+    assert alts, "no slider frame with alt text"
+    repeated = sorted({alt for alt in alts if alts.count(alt) > 1})
+    assert not repeated, f"{len(repeated)} alt texts shared by several frames: {repeated[:2]}"
