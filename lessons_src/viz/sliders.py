@@ -161,7 +161,7 @@ def _static_frame(
         "output_type": "display_data",
         "data": {
             "text/html": (
-                f'<picture><source media="(max-width: {NARROW_SCREEN_PX}px)" '
+                f'<picture><source media="screen and (max-width: {NARROW_SCREEN_PX}px)" '
                 f'srcset="data:image/png;base64,{narrow_data}" data-min-font-pt="{fonts[1]:g}" '
                 f'data-dpi="{dpi:g}"><img src="data:image/png;base64,{wide_data}" '
                 f'alt="{html.escape(alt)}" data-min-font-pt="{fonts[0]:g}" data-dpi="{dpi:g}"></picture>'
