@@ -51,7 +51,8 @@ def _png(output: widgets.Output) -> str:
 def _images(frame: dict) -> dict[str, str]:
     """A static frame's two PNGs (base64), the narrow ``<source>`` and the ``<img>``."""
     page = frame["data"]["text/html"]
-    narrow = re.search(r'<source media="screen and \(max-width: (\d+)px\)" srcset="data:image/png;base64,([^"]+)"', page)
+    narrow = re.search(
+        r'<source media="screen and \(max-width: (\d+)px\)" srcset="data:image/png;base64,([^"]+)"', page)
     wide = re.search(r'<img src="data:image/png;base64,([^"]+)"', page)
     assert narrow and wide, page[:200]
     return {"narrow": narrow.group(2), "wide": wide.group(1), "screen": int(narrow.group(1))}
