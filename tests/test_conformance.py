@@ -78,7 +78,8 @@ EXAMPLES: dict[str, object] = {
 #: The array of step sizes each sweep runs (three runs that step together).
 SWEEP = np.array([0.002, 0.005, 0.01])
 #: Flags: accepted as they are, not validated as numbers.
-FLAGS = {"newton", "nesterov", "amsgrad", "bias_correction", "eps_inside"}
+FLAGS = {"newton", "nesterov", "amsgrad", "bias_correction", "eps_inside", "decouple",
+         "use_bias_correction", "safeguard_warmup"}
 
 
 def _line() -> LeastSquares:
@@ -492,7 +493,94 @@ def _lbfgs_reference() -> None:
     np.testing.assert_allclose(run(BOWL, wolfe, E0, 1).final, [0.0, 0.0], atol=1e-8)
 
 
+def _schedule_free_by_hand(adam: bool, steps: int, lr: float, beta: float, warmup: int,
+                           decay: float, beta2: float = 0.999, eps: float = 1e-8) -> list[list[float]]:
+    """Defazio et al. (2024), Algorithm 1 (and its AdamW form), in plain Python on Rosenbrock: the
+    averages x_t, with c_{t+1} = γ_t² / Σ_{i≤t} γ_i² (r = 0, weight_lr_power = 2)."""
+    f = Rosenbrock()
+    x, z = list(STARTS["Rosenbrock"]), list(STARTS["Rosenbrock"])
+    v, squares, points = [0.0, 0.0], 0.0, [list(x)]
+    for t in range(steps):
+        gamma = lr * min(1.0, (t + 1) / warmup) if warmup else lr
+        squares += gamma**2  # γ_t grows through the warmup, so max_{i≤t} γ_i = γ_t
+        c = gamma**2 / squares
+        y = [(1 - beta) * zi + beta * xi for zi, xi in zip(z, x, strict=True)]
+        g = list(f.grad(np.array(y)))
+        if adam:
+            v = [beta2 * vi + (1 - beta2) * gi * gi for vi, gi in zip(v, g, strict=True)]
+            scale = [1 / (math.sqrt(vi / (1 - beta2 ** (t + 1))) + eps) for vi in v]
+            z = [zi - gamma * decay * yi - gamma * gi * si
+                 for zi, yi, gi, si in zip(z, y, g, scale, strict=True)]
+        else:
+            z = [zi - gamma * (gi + decay * yi) for zi, yi, gi in zip(z, y, g, strict=True)]
+        x = [(1 - c) * xi + c * zi for xi, zi in zip(x, z, strict=True)]
+        points.append(list(x))
+    return points
+
+
+def _schedule_free_sgd_reference() -> None:
+    f, x0 = Rosenbrock(), STARTS["Rosenbrock"]
+    sgd = OPTIMIZERS["schedule-free-sgd"](1e-3, 0.9, warmup_steps=20, weight_decay=0.01)
+    np.testing.assert_allclose(run(f, sgd, x0, 80).points,
+                               _schedule_free_by_hand(False, 80, 1e-3, 0.9, 20, 0.01), rtol=1e-12)
+    # β = 0 without warmup: z_t is plain gradient descent and x_t the mean of z_1..z_t
+    # (Polyak–Ruppert averaging, the weights c_t = 1/t)
+    averaged = run(f, OPTIMIZERS["schedule-free-sgd"](1e-3, 0.0), x0, 60).points
+    gd = run(f, GradientDescent(1e-3), x0, 60).points
+    means = np.cumsum(gd[1:], axis=0) / np.arange(1, 61)[:, None]
+    np.testing.assert_allclose(averaged[1:], means, rtol=1e-12)
+    # β = 1: the gradient is taken at x itself, x_{t+1} = x_t - γ c_{t+1} ∇f(x_t) (primal averaging)
+    primal = OPTIMIZERS["schedule-free-sgd"](1e-3, 1.0)
+    trajectory = run(f, primal, x0, 40).points
+    x = x0.copy()
+    z = x0.copy()
+    for t in range(40):
+        z = z - 1e-3 * f.grad(x)
+        x = x + (z - x) / (t + 1)
+        np.testing.assert_allclose(trajectory[t + 1], x, rtol=1e-12)
+
+
+def _schedule_free_adamw_reference() -> None:
+    f, x0 = Rosenbrock(), STARTS["Rosenbrock"]
+    adamw = OPTIMIZERS["schedule-free-adamw"](0.01, 0.9, 0.99, warmup_steps=15, weight_decay=0.05)
+    np.testing.assert_allclose(run(f, adamw, x0, 80).points,
+                               _schedule_free_by_hand(True, 80, 0.01, 0.9, 15, 0.05, beta2=0.99),
+                               rtol=1e-12)
+
+
+def _prodigy_reference() -> None:
+    # Mishchenko and Defazio (2024), Algorithm 4 with the reference's β₃ = √β₂, written out in
+    # plain Python on Rosenbrock; then D-adaptation's bound: with β₃ → 1, on a convex quadratic,
+    # d_t never exceeds the distance ‖x_0 − x*‖∞.
+    f, x0, lr, b1, b2, d0, eps = Rosenbrock(), STARTS["Rosenbrock"], 0.1, 0.9, 0.99, 1e-4, 1e-8
+    b3 = math.sqrt(b2)
+    x, m, v, s = list(x0), [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]
+    r, d, points, ds = 0.0, d0, [list(x0)], []
+    for _ in range(80):
+        g = list(f.grad(np.array(x)))
+        r = b3 * r + (d / d0) * d * lr * sum(gi * (ai - xi) for gi, ai, xi in zip(g, x0, x, strict=True))
+        m = [b1 * mi + (1 - b1) * d * gi for mi, gi in zip(m, g, strict=True)]
+        v = [b2 * vi + (1 - b2) * d * d * gi * gi for vi, gi in zip(v, g, strict=True)]
+        s = [b3 * si + (d / d0) * d * lr * gi for si, gi in zip(s, g, strict=True)]
+        d_next = max(d, r / sum(abs(si) for si in s))
+        x = [xi - d * lr * mi / (math.sqrt(vi) + d_next * eps) for xi, mi, vi in zip(x, m, v, strict=True)]
+        d = d_next
+        points.append(list(x))
+        ds.append(d)
+    trajectory = run(f, OPTIMIZERS["prodigy"](lr, b1, b2, d0=d0), x0, 80, record=("d",))
+    np.testing.assert_allclose(trajectory.points, points, rtol=1e-10)
+    np.testing.assert_allclose(trajectory.states["d"][1:, 0], ds, rtol=1e-10)
+    bowl_start = np.array([3.0, -2.0])
+    bounded = run(BOWL, OPTIMIZERS["prodigy"](beta3=1 - 1e-12), bowl_start, 1000, record=("d",))
+    d_path = bounded.states["d"][:, 0]
+    assert np.all(np.diff(d_path) >= 0)  # the estimate never shrinks
+    assert d_path[-1] <= np.max(np.abs(bowl_start)) and d_path[-1] > 0.1 * np.max(np.abs(bowl_start))
+
+
 REFERENCES: dict[str, Callable[[], None]] = {
+    "schedule-free-sgd": _schedule_free_sgd_reference,
+    "schedule-free-adamw": _schedule_free_adamw_reference,
+    "prodigy": _prodigy_reference,
     "lbfgs": _lbfgs_reference,
     "muon": _muon_reference,
     "adafactor": _adafactor_reference,
@@ -687,6 +775,9 @@ CONVERGENCE: dict[str, tuple[dict, int, float]] = {
     "armijo": ({}, 100, 1e-6),
     "clip": ({"inner": GradientDescent(lr=0.5), "max_norm": 1.0}, 100, 1e-6),
     "projected": ({"inner": GradientDescent(lr=0.5), "lo": -5.0, "hi": 5.0}, 100, 1e-6),
+    "schedule-free-sgd": ({"lr": 0.5}, 3000, 1e-6),        # the average lags: c_t = 1/t
+    "schedule-free-adamw": ({"lr": 0.1}, 3000, 1e-6),
+    "prodigy": ({}, 1000, 1e-6),                          # d_0 = 1e-6 grows to the distance
 }
 #: The one optimizer that must not get there: the published bug whose corrections compound.
 STALLS = {"write-back-adam": ({"lr": 0.01}, 3000)}
@@ -780,6 +871,15 @@ def _first_write_back(o, x, g):
     return x - o.lr * g / (o.eps + np.abs(g))                 # corrected once: m_1 = g, v_1 = g²
 
 
+def _first_schedule_free_adamw(o, x, g):
+    return x - o.lr * g / (np.abs(g) + o.eps)                 # v̂_1 = g², c_1 = 1: x_1 = z_1
+
+
+def _first_prodigy(o, x, g):
+    # d_1 = d_0 (⟨g, x_0 − x_0⟩ = 0), m_1 = (1 − β1) d_0 g, √v_1 = √(1 − β2) d_0 |g|
+    return x - o.lr * o.d0 * (1 - o.beta1) * g / (np.sqrt(1 - o.beta2) * np.abs(g) + o.eps)
+
+
 #: Each adaptive optimizer, built with non-default hyperparameters, and its first step.
 FIRST_STEPS: dict[str, tuple[dict, Callable]] = {
     "adagrad": ({"lr": 0.3, "eps": 1e-8}, _first_adagrad),
@@ -801,6 +901,9 @@ FIRST_STEPS: dict[str, tuple[dict, Callable]] = {
     "rprop": ({"lr": 0.3, "etaminus": 0.4, "etaplus": 1.5}, _first_rprop),
     "write-back-adam": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8},
                         _first_write_back),
+    "schedule-free-adamw": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8},
+                            _first_schedule_free_adamw),
+    "prodigy": ({"lr": 0.3, "beta1": 0.8, "beta2": 0.95, "eps": 1e-8, "d0": 1e-3}, _first_prodigy),
 }
 #: Start points where the gradient is of order 1, and of order ε (where a dropped ε shows).
 FIRST_STARTS = {"large gradient": E0, "gradient of order ε": 1e-8 * E0}
@@ -822,9 +925,9 @@ def _first_step_error(name: str, optimizer: Optimizer) -> float:
 
 
 def test_every_adaptive_optimizer_has_its_first_step():
-    from lessons_src.optim import adaptive, sign
+    from lessons_src.optim import adaptive, sign, step_size_free
     adaptive_names = {cls.name for cls in OPTIMIZERS.values()
-                      if cls.__module__ in (adaptive.__name__, sign.__name__)}
+                      if cls.__module__ in (adaptive.__name__, sign.__name__, step_size_free.__name__)}
     missing = sorted(adaptive_names - set(FIRST_STEPS))
     assert not missing, f"add the first step of {missing} to FIRST_STEPS in {__file__}"
 

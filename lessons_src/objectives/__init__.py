@@ -38,7 +38,7 @@ from .models import (
     sigmoid,
     sparse_feature_data,
 )
-from .networks import MLP, Digits, SoftmaxRegression, load_digits, split
+from .networks import MLP, Digits, DigitsRace, SoftmaxRegression, digits_race, load_digits, split
 from .online import OnlineProblem, ReddiProblem
 from .quadratics import LinearLoss, Parabola, Quadratic1D, QuadraticND
 from .wrappers import ClippedGradient, Scaled, ValueClipped, clip_by_norm, validate_max_norm
@@ -50,6 +50,7 @@ __all__ = [
     "Cliff",
     "ClippedGradient",
     "Digits",
+    "DigitsRace",
     "DoubleWell",
     "FiniteSum",
     "GentleSlope",
@@ -74,6 +75,7 @@ __all__ = [
     "as_points",
     "batch_normalize",
     "clip_by_norm",
+    "digits_race",
     "load_digits",
     "logit",
     "make_line_data",

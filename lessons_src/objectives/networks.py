@@ -239,3 +239,27 @@ class MLP(_Classifier):
         return np.concatenate([dw1.reshape(*batch, -1), np.broadcast_to(db1, (*batch, self.hidden)),
                                dw2.reshape(*batch, -1), np.broadcast_to(db2, (*batch, self.classes))],
                               axis=-1)
+
+
+class DigitsRace(NamedTuple):
+    """Chapter 12's race, for every chapter that runs against it: softmax regression on the digits
+    with :math:`\\lambda = 0.01`, its start point, the held-out images, the run length (20 epochs of
+    mini-batches of 32 shuffled examples) and the five peak step sizes the schedules were tried at."""
+
+    model: SoftmaxRegression
+    validation: Digits
+    theta0: Array
+    steps: int
+    batch_size: int
+    peaks: Array
+
+
+def digits_race() -> DigitsRace:
+    """Chapter 12's problem and settings: three quarters of the digits (split seed 0) for training,
+    ``weight_decay=0.01``, :math:`\\theta_0 = 0`, 860 steps of batches of 32, peaks 0.25 to 4."""
+    train, validation = split(load_digits(), 0.25, seed=0)
+    model = SoftmaxRegression(train.images, train.labels, weight_decay=0.01)
+    batch_size = 32
+    per_epoch = -(-model.n_examples // batch_size)
+    return DigitsRace(model, validation, model.initial_point(0), 20 * per_epoch, batch_size,
+                      np.array([0.25, 0.5, 1.0, 2.0, 4.0]))

@@ -13,9 +13,10 @@ module                  optimizers
                         :class:`AdamW`, :class:`NAdam`, :class:`Adamax`, :class:`Adadelta`,
                         :class:`RAdam`
 ``sign``                :class:`Lion`, :class:`Rprop`
-``averaging``           :class:`ASGD`
+``averaging``           :class:`ASGD`, :class:`ScheduleFreeSGD`, :class:`ScheduleFreeAdamW`
 ``matrix``              :class:`Adafactor`, :class:`Muon` (matrix parameters, shape ``(..., m, n)``)
 ``decoupled``           :class:`NAdamW`, :class:`RAdamW` (PyTorch's ``decoupled_weight_decay=True``)
+``step_size_free``      :class:`Prodigy`
 ``second_order``        :class:`Newton`
 ``quasi_newton``        :class:`ClosureOptimizer` (also a closure), :class:`LBFGS`
 ``line_search``         :class:`Armijo`
@@ -45,7 +46,14 @@ from .adaptive import (
     radam_rho,
     radam_rho_inf,
 )
-from .averaging import ASGD, ASGDState
+from .averaging import (
+    ASGD,
+    ASGDState,
+    ScheduleFreeAdamW,
+    ScheduleFreeAdamWState,
+    ScheduleFreeSGD,
+    ScheduleFreeSGDState,
+)
 from .base import (
     OPTIMIZERS,
     CurvatureOptimizer,
@@ -79,6 +87,7 @@ from .momentum import BufferState, Momentum, Nesterov, TorchMomentum, VelocitySt
 from .quasi_newton import LBFGS, ClosureOptimizer, LBFGSState
 from .second_order import Newton, NewtonState, solve_batched
 from .sign import Lion, LionState, Rprop, RpropState
+from .step_size_free import Prodigy, ProdigyState
 from .wrappers import Clip, Projected
 
 __all__ = [
@@ -118,6 +127,8 @@ __all__ = [
     "Newton",
     "NewtonState",
     "Optimizer",
+    "Prodigy",
+    "ProdigyState",
     "Projected",
     "RAdam",
     "RAdamState",
@@ -126,6 +137,10 @@ __all__ = [
     "Rprop",
     "RpropState",
     "SGDState",
+    "ScheduleFreeAdamW",
+    "ScheduleFreeAdamWState",
+    "ScheduleFreeSGD",
+    "ScheduleFreeSGDState",
     "SquaresState",
     "StepState",
     "TorchMomentum",
