@@ -550,8 +550,8 @@ def _schedule_free_adamw_reference() -> None:
 
 def _prodigy_reference() -> None:
     # Mishchenko and Defazio (2024), Algorithm 4 with the reference's β₃ = √β₂, written out in
-    # plain Python on Rosenbrock; then D-adaptation's bound: with β₃ → 1, on a convex quadratic,
-    # d_t never exceeds the distance ‖x_0 − x*‖∞.
+    # plain Python on Rosenbrock; then D-adaptation's bound: on a convex quadratic with exact
+    # gradients d_t never exceeds the distance ‖x_0 − x*‖∞ (any β₃; here next to 1).
     f, x0, lr, b1, b2, d0, eps = Rosenbrock(), STARTS["Rosenbrock"], 0.1, 0.9, 0.99, 1e-4, 1e-8
     b3 = math.sqrt(b2)
     x, m, v, s = list(x0), [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]

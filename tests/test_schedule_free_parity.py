@@ -242,8 +242,8 @@ def test_prodigy_agrees_with_the_reference(problem):
 
 
 def test_prodigy_d_stays_below_the_distance_on_a_convex_problem():
-    """D-adaptation's lower bound: with β₃ = 1 the estimate never exceeds ‖x₀ − x*‖∞ on a convex
-    quadratic (the closed form of the bound, checked on the least-squares problem)."""
+    """D-adaptation's lower bound: on a convex problem with exact gradients the estimate never
+    exceeds ‖x₀ − x*‖∞ (here with β₃ next to 1, on the least-squares problem)."""
     grad, _, x0 = PROBLEMS["least-squares"]
     x_star = np.linalg.lstsq(A_LS, B_LS, rcond=None)[0]
     optimizer = Prodigy(beta3=np.nextafter(1.0, 0.0))

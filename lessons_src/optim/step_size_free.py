@@ -51,10 +51,11 @@ class Prodigy(GradientOptimizer):
 
     from :math:`d_1 = d_0`, with :math:`\beta_3 = \sqrt{\beta_2}` by default. The estimate
     :math:`r_t/\lVert s_t\rVert_1` is D-adaptation's: by convexity
-    :math:`\langle g_t, x_t - x^\star\rangle \ge 0`, so the weighted sum of
-    :math:`\langle g_t, x_0 - x_t\rangle` is at most :math:`\lVert x_0 - x^\star\rVert_\infty`
-    times :math:`\lVert s_t\rVert_1`, and :math:`d_t` stays below the distance (in exact
-    arithmetic, on a convex problem, with :math:`\beta_3 = 1`).
+    :math:`\langle g_t, x_t - x^\star\rangle \ge 0`, so :math:`r_t`, which weighs the
+    :math:`\langle g_t, x_0 - x_t\rangle` as :math:`s_t` weighs the :math:`g_t`, is at most
+    :math:`\lVert x_0 - x^\star\rVert_\infty \lVert s_t\rVert_1`: on a convex problem with exact
+    gradients :math:`d_t` stays below :math:`\max(d_0, \lVert x_0 - x^\star\rVert_\infty)`, for any
+    :math:`\beta_3`.
 
     Options as the reference's: ``d_coef`` multiplies the estimate; ``growth_rate`` caps
     :math:`d_{t+1} \le` ``growth_rate`` :math:`\cdot\, d_t` (``None``: no cap, the reference's
