@@ -80,3 +80,18 @@ def test_bad_data_is_refused(digits):
         MLP(digits.images[:10], digits.labels[:10], hidden=0)
     with pytest.raises(ValueError, match="validation"):
         split(digits, 1.5)
+
+
+def test_digits_race_is_chapter_12s_setting():
+    """The race that chapter 17 reruns: the training split of seed 0, L2 0.01, 20 epochs of 32."""
+    from lessons_src.objectives import SoftmaxRegression, digits_race, load_digits, split
+
+    race = digits_race()
+    train, validation = split(load_digits(), 0.25, seed=0)
+    np.testing.assert_array_equal(race.model.X, train.images)
+    np.testing.assert_array_equal(race.validation.labels, validation.labels)
+    reference = SoftmaxRegression(train.images, train.labels, weight_decay=0.01)
+    theta = np.random.default_rng(0).standard_normal(reference.dim)
+    assert race.model.value(theta) == reference.value(theta)  # the same loss, penalty included
+    assert race.steps == 20 * -(-race.model.n_examples // race.batch_size) and race.batch_size == 32
+    assert np.all(race.theta0 == 0) and np.all(np.diff(race.peaks) > 0)
