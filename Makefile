@@ -12,19 +12,14 @@ CELL_TIMEOUT ?= 60
 MEMORY_MIB   ?= 2048
 NOTEBOOK_TIMEOUT ?= 600
 
-.PHONY: book notebooks student-site pdf pdf-print test lint outputs clean assignments grade glue-dump glue-compare lighthouse
+.PHONY: book student-site pdf pdf-print test lint outputs clean assignments grade glue-dump glue-compare lighthouse
 
-## book: install the book's requirements, fetch its JavaScript, build the HTML into _build/html,
-## then write the Jupyter editions of the chapters into _build/notebooks (see `notebooks`)
+## book: install the book's requirements, fetch its JavaScript, build the HTML into _build/html;
+## the build also writes the Jupyter editions of the chapters, _build/notebooks/{full,student}/
+## (book/_ext/editions.py), that the launch buttons and the download button open
 book: $(VENV)/.book-setup $(VENDOR)
 	rm -rf _build/.jupyter_cache
 	$(BIN)/jupyter-book build -W -n --keep-going .
-	$(BIN)/python book/_ext/editions.py
-
-## notebooks: from the last build, (re)write _build/notebooks/{full,student}/<chapter>.ipynb,
-## the plain-Jupyter editions that the launch buttons and the download button open
-notebooks: $(VENV)/.book-setup
-	$(BIN)/python book/_ext/editions.py
 
 ## student-site: the website without solutions (sphinx-exercise's hide_solutions, set in a
 ## generated copy of _config.yml), into _build/student-html, for publishing to students

@@ -1,16 +1,21 @@
 """The Jupyter editions of the chapters (book/_ext/editions.py) and how learners reach them.
 
-Checks the editions that ``make book`` wrote into ``_build/notebooks`` against the built site
-(skips without a build): no MyST-only syntax, the site's numbers where the placeholders were, no
-solution text in the student edition, byte-identical on a rebuild; the built pages' Binder, Colab
-and download links open the full edition of their page; the Book workflow is valid and does
-what the README says; bad input stops the converter with the page and line.
+Two sources of builds:
+
+* a fixture book (``tests/data/edition_book``: two notebooks with sections, a theorem, a proof,
+  a figure, an equation, glued values, citations, exercises with a solution and a gated solution,
+  cross-references between the pages), built here in seconds: every test on it runs on every run;
+* the course's own build (``make test`` builds it first; ``DESCENT_BUILD_DIR`` names another):
+  page by page, every numbered object (section, theorem, exercise, figure, equation) and every
+  link and citation text of the website must be the edition's, in the same order.
+
+The numbers are read from the built HTML (the site the learner compares with), never from the
+writer: a changed number in one edition fails :func:`test_site_and_editions_agree`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
 import shutil
@@ -26,29 +31,322 @@ from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import descent_config  # noqa: E402
 import editions  # noqa: E402
 
-#: The build to check (`make book` writes _build; DESCENT_BUILD_DIR names another, e.g. one made
-#: with `jupyter-book build --path-output DIR`, then `editions.py --build-dir DIR/_build`).
+#: The build to check (`make test` writes _build; DESCENT_BUILD_DIR names another, e.g. one made
+#: with `jupyter-book build --path-output DIR`).
 BUILD = Path(os.environ.get("DESCENT_BUILD_DIR", ROOT / "_build"))
 HTML = BUILD / "html"
+FIXTURE = ROOT / "tests" / "data" / "edition_book"
 WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 PAGES = editions.notebook_pages(ROOT)
+JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 
 #: MyST that plain Jupyter cannot render.
 MYST_ONLY = re.compile(
-    r"\{glue|\{prf:|\{(?:numref|ref|eq|doc|cite(?::\w+)?)\}`|^\s*(?:`{3,}|:{3,})\{|solution-start"
+    r"\{glue|\{prf:|\{(?:numref|ref|eq|doc|term|cite(?::\w+)?)\}`|^\s*(?:`{3,}|:{3,})\{|solution-start"
     r"|solution-end|^\([\w-]+\)=\s*$",
     re.M,
 )
-PLACEHOLDER = re.compile(r"\{glue(?::text)?\}`[^`]+`")
 UNESCAPE = re.compile(r"\\([\\`*_\[\]<>|$])")
+LINK = re.compile(r"(?<!!)\[((?:\\.|[^\]\\])*)\]\(([^)\s]+)\)")  # link text may hold \[ \]
 
 needs_build = pytest.mark.skipif(
-    not (BUILD / "notebooks" / "full").is_dir(),
-    reason="no editions in _build/notebooks: run `make book` first",
+    not (BUILD / "notebooks" / "full").is_dir() or not HTML.is_dir(),
+    reason="no site and editions in _build: run `make book` first",
 )
+
+
+# ------------------------------------------------------------------------------------------
+# Reading a site page and an edition the same way
+# ------------------------------------------------------------------------------------------
+
+
+def squash(text: str) -> str:
+    """Text for comparing: no Markdown escapes, emphasis or math delimiters, single spaces."""
+    text = UNESCAPE.sub(r"\1", text)
+    text = text.replace("\\(", "").replace("\\)", "").replace("$", "").replace("*", "").replace("`", "")
+    return " ".join(text.split())
+
+
+def markdown_of(notebook: nbformat.NotebookNode) -> str:
+    return "\n\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+
+
+def site_objects(html_path: Path, page_url: str) -> dict[str, list]:
+    """The numbered objects and links of a built page, in page order."""
+    soup = BeautifulSoup(html_path.read_text(encoding="utf-8"), "html.parser")
+    article = soup.find("article") or soup
+    for removed in article.select("a.headerlink"):
+        removed.decompose()
+    sections = []
+    for heading in article.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
+        number = heading.find("span", class_="section-number")
+        if heading.parent is not None and heading.parent.name == "section" and number is not None:
+            sections.append(number.get_text().strip())
+    blocks = [squash(span.get_text()) for span in article.select(
+        "div.proof span.caption-number, div.exercise span.caption-number")]
+    solutions = [squash(p.get_text()) for p in article.select("div.solution > p.admonition-title")]
+    figures = [squash(span.get_text()) for span in article.select(
+        "figure span.caption-number, table > caption span.caption-number")]
+    equations = [span.get_text().strip("() \n") for span in article.select("span.eqno")]
+    links = []
+    for a in article.find_all("a", href=True):
+        classes = a.get("class") or []
+        if "reference" not in classes or "image-reference" in classes:
+            continue
+        if a.find_parent("p", class_="admonition-title") is not None:
+            continue  # a solution's "Exercise N" title: the edition's heading, compared above
+        links.append((squash(a.get_text()), urljoin(page_url, a["href"])))
+    citations = [squash(span.get_text()) for span in article.select("span.bibtex-citation")]
+    glued = [squash(span.get_text()) for span in article.select("span.pasted-text")]
+    return {"sections": sections, "blocks": [b for b in blocks if any(c.isdigit() for c in b)],
+            "solutions": solutions, "figures": figures, "equations": equations, "links": links,
+            "citations": citations, "glued": glued}
+
+
+def edition_objects(notebook: nbformat.NotebookNode) -> dict[str, list]:
+    """The same objects as :func:`site_objects`, read from an edition's Markdown."""
+    text = markdown_of(notebook)
+    sections = re.findall(r"^#{1,6} (\d+(?:\.\d+)*\.)\s", text, re.M)
+    kinds = "|".join(k.title() for k in (
+        "algorithm", "assumption", "axiom", "conjecture", "corollary", "criterion", "definition",
+        "example", "lemma", "notation", "observation", "problem", "property", "proposition",
+        "remark", "theorem"))
+    blocks = [a or b for a, b in re.findall(
+        rf"^\*\*((?:{kinds}) [\d.]+)\*\*|^#+ (Exercise [\d.]+)", text, re.M)]
+    solutions = [squash(h) for h in re.findall(r"^#+ (Solution to .*)$", text, re.M)]
+    figures = re.findall(r"^\*\*((?:Fig\.|Table) [\d.]+)\*\*", text, re.M)
+    equations = re.findall(r"\\tag\{([^}]*)\}", text)
+    links = [(squash(label), url) for label, url in LINK.findall(text)]
+    plain = squash(LINK.sub(r"\1", text))
+    return {"sections": sections, "blocks": blocks, "solutions": solutions, "figures": figures,
+            "equations": equations, "links": links, "plain": plain}
+
+
+def compare(html_path: Path, page_url: str, notebook: nbformat.NotebookNode) -> list[str]:
+    """Every difference between a site page and its edition (empty when they agree)."""
+    site, edition = site_objects(html_path, page_url), edition_objects(notebook)
+    problems = []
+    for key in ("sections", "blocks", "solutions", "figures", "equations", "links"):
+        if site[key] != edition[key]:
+            first = next((i for i, (a, b) in enumerate(zip(site[key], edition[key], strict=False)) if a != b),
+                         min(len(site[key]), len(edition[key])))
+            problems.append(f"{key}: site {site[key][first:first + 3]} != edition "
+                            f"{edition[key][first:first + 3]} (at {first}, {len(site[key])} on the site, "
+                            f"{len(edition[key])} in the edition)")
+    at = 0
+    for key in ("citations", "glued"):
+        at = 0
+        for text in site[key]:
+            found = edition["plain"].find(text, at)
+            if found < 0:
+                problems.append(f"{key}: {text!r} of the site is not in the edition (after {at})")
+                break
+            at = found + len(text)
+    return problems
+
+
+# ------------------------------------------------------------------------------------------
+# The fixture book, built here
+# ------------------------------------------------------------------------------------------
+
+
+def build_book(source: Path, target: Path, **config: object) -> subprocess.CompletedProcess:
+    """Copy a book to ``target`` with this repository's extensions (and ``config`` added to its
+    Sphinx configuration) and build it with warnings as errors."""
+    shutil.copytree(source, target)
+    settings = yaml.safe_load((target / "_config.yml").read_text())
+    settings["sphinx"]["local_extensions"] = {name: str(ROOT / "book" / "_ext")
+                                              for name in settings["sphinx"]["local_extensions"]}
+    settings["sphinx"]["config"].update(config)
+    (target / "_config.yml").write_text(yaml.safe_dump(settings))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([str(JUPYTER_BOOK), "build", "-W", "-n", "--keep-going", str(target)],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def fixture_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    book = tmp_path_factory.mktemp("fixture") / "book"
+    result = build_book(FIXTURE, book)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return book
+
+
+@pytest.fixture(scope="module")
+def fixture_student_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    book = tmp_path_factory.mktemp("fixture-student") / "book"
+    result = build_book(FIXTURE, book, hide_solutions=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return book
+
+
+def fixture_edition(book: Path, name: str, edition: str = "full") -> nbformat.NotebookNode:
+    return nbformat.read(book / "_build" / "notebooks" / edition / f"{name}.ipynb", as_version=4)
+
+
+FIXTURE_PAGES = editions.notebook_pages(FIXTURE)
+FIXTURE_SITE = descent_config.from_config_yml(FIXTURE / "_config.yml")
+
+
+def test_the_fixture_pages_come_from_the_site_map():
+    assert FIXTURE_PAGES == ["one", "two"]  # intro.md and refs.md are not notebooks
+
+
+def test_fixture_editions_are_written_for_every_notebook_page(fixture_build):
+    for edition in editions.EDITIONS:
+        written = sorted(p.stem for p in (fixture_build / "_build" / "notebooks" / edition).glob("*.ipynb"))
+        assert written == FIXTURE_PAGES
+
+
+@pytest.mark.parametrize("name", FIXTURE_PAGES)
+def test_fixture_site_and_editions_agree(fixture_build, name):
+    """The comparison the course's site gets, on a book with every kind of numbered object."""
+    notebook = fixture_edition(fixture_build, name)
+    html = fixture_build / "_build" / "html" / f"{name}.html"
+    assert compare(html, FIXTURE_SITE.page(name), notebook) == []
+    site = site_objects(html, FIXTURE_SITE.page(name))
+    assert site["sections"] and site["blocks"] and site["links"] and site["glued"]  # it can fail
+
+
+def test_fixture_numbers_follow_the_book_order(fixture_build):
+    """One's objects are numbered 1.x, two's 2.x (chapter order of _toc.yml), as designed."""
+    one = edition_objects(fixture_edition(fixture_build, "one"))
+    two = edition_objects(fixture_edition(fixture_build, "two"))
+    assert one["sections"] == ["1.", "1.1.", "1.1.1.", "1.2.", "1.3."]
+    assert one["blocks"] == ["Theorem 1.1", "Proposition 1.1", "Exercise 1.1", "Exercise 1.2"]
+    assert one["figures"] == ["Fig. 1.1"] and one["equations"] == ["1.1"]
+    assert two["sections"] == ["2.", "2.1."] and two["blocks"] == ["Corollary 2.1"]
+    texts = [label for label, _ in two["links"]]
+    assert texts[:4] == ["Theorem 1.1", "Fig. 1.1", "(1.1)", "the bowl section"]
+    assert (f"{FIXTURE_SITE.page('one')}#thm-bowl") in [url for _, url in two["links"]]
+
+
+def test_fixture_glued_values_are_the_computed_ones(fixture_build):
+    """{glue:text}`one_half:.2f` of 1/2 reads 0.50; the caption's `:.1f` reads 0.5."""
+    plain = edition_objects(fixture_edition(fixture_build, "one"))["plain"]
+    assert "A page with a 0.50 glued value" in plain and "with a value of 0.5." in plain
+    assert "Text with a 2.000 value" in edition_objects(fixture_edition(fixture_build, "two"))["plain"]
+
+
+def test_fixture_setup_cell_comes_from_the_config(fixture_build):
+    for name in FIXTURE_PAGES:
+        notebook = fixture_edition(fixture_build, name)
+        first = notebook.cells[0]
+        assert first.cell_type == "code" and first.source == editions.setup_cell(name, FIXTURE_SITE)
+        assert "git+https://github.com/someone/course" in first.source
+        assert f"mybinder.org/v2/gh/someone/course/notebooks?labpath={name}.ipynb" in first.source
+        assert first.metadata["jupyter"]["source_hidden"]
+        source = nbformat.read(FIXTURE / f"{name}.ipynb", as_version=4)
+        assert all(cell.source != source.cells[0].source for cell in notebook.cells)
+
+
+def test_fixture_code_cells_keep_their_order_and_fold_checks(fixture_build):
+    for name in FIXTURE_PAGES:
+        source = nbformat.read(FIXTURE / f"{name}.ipynb", as_version=4)
+        notebook = fixture_edition(fixture_build, name)
+        code = [c for c in notebook.cells if c.cell_type == "code"]
+        assert [c.source for c in code[1:]] == [c.source for c in source.cells[1:] if c.cell_type == "code"]
+        for cell in code:
+            folded = cell.metadata.get("jupyter", {}).get("source_hidden", False)
+            checks = "glue(" in cell.source or "assert " in cell.source
+            tags = set(cell.metadata.get("tags", []))
+            assert folded == (checks or bool(tags & {"hide-input", "remove-cell"})), cell.source
+        assert not any(c.get("outputs") for c in code), "editions are stored without outputs"
+        assert not any(MYST_ONLY.search(c.source) for c in notebook.cells)
+
+
+def test_fixture_solutions_fold_and_the_student_edition_has_none(fixture_build):
+    full = fixture_edition(fixture_build, "one")
+    student = fixture_edition(fixture_build, "one", "student")
+    headings = [c for c in full.cells if c.cell_type == "markdown" and c.source.lstrip("#").startswith(
+        " Solution to")]
+    assert [squash(c.source.lstrip("# ")) for c in headings] == site_objects(
+        fixture_build / "_build" / "html" / "one.html", FIXTURE_SITE.page("one"))["solutions"]
+    assert all(c.metadata.get("jp-MarkdownHeadingCollapsed") for c in headings)
+    assert full.metadata["colab"]["collapsed_sections"] == [c.metadata["id"] for c in headings]
+    full_text = "\n".join(c.source for c in full.cells)
+    student_text = "\n".join(c.source for c in student.cells)
+    for secret in ("one step lands on the minimum", "The factor, computed", "factor = abs(1 - 1.0)"):
+        assert secret in full_text and secret not in student_text
+    assert "Solution to" not in student_text
+    assert "### Exercise 1.1 (Shrinking)" in student_text and "### Exercise 1.2" in student_text
+    assert "## 1.3. What to remember" in student_text
+
+
+def test_fixture_student_site_offers_the_student_edition(fixture_student_build):
+    """Built with hide_solutions (make student-site), the download is the student edition."""
+    html = fixture_student_build / "_build" / "html"
+    offered = (html / "_sources" / "one.ipynb").read_text(encoding="utf-8")
+    edition = fixture_student_build / "_build" / "notebooks" / "student" / "one.ipynb"
+    assert offered == edition.read_text(encoding="utf-8")
+    assert "Exercise 1.2" in offered and "Solution" not in offered and "lands on the minimum" not in offered
+    assert not (fixture_student_build / "_build" / "notebooks" / "full").exists()
+
+
+def test_fixture_download_is_the_full_edition_and_a_rebuild_rewrites_nothing(fixture_build):
+    html = fixture_build / "_build" / "html"
+    notebooks = fixture_build / "_build" / "notebooks"
+    for name in FIXTURE_PAGES:
+        offered = (html / "_sources" / f"{name}.ipynb").read_bytes()
+        assert offered == (notebooks / "full" / f"{name}.ipynb").read_bytes()
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in notebooks.rglob("*.ipynb")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([str(JUPYTER_BOOK), "build", "-W", "-n", str(fixture_build)],
+                            capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in notebooks.rglob("*.ipynb")} == before
+
+
+def _with_cell(source: Path, target: Path, markdown: str) -> Path:
+    """A copy of the fixture whose page two ends with one more Markdown cell."""
+    shutil.copytree(source, target)
+    notebook = nbformat.read(target / "two.ipynb", as_version=4)
+    notebook.cells.append(nbformat.v4.new_markdown_cell(markdown))
+    nbformat.write(notebook, target / "two.ipynb")
+    return target
+
+
+@pytest.mark.parametrize(("markdown", "message"), [
+    ("```{topic} A topic\nA docutils topic, which the writer does not know.\n```", r"topic is not known"),
+    ("A footnote citation {footcite:p}`polyak1964`.", r"footnote_reference is not known"),
+])
+def test_an_unknown_directive_or_role_stops_the_build_with_page_and_line(tmp_path, markdown, message):
+    book = _with_cell(FIXTURE, tmp_path / "source", "## More\n\n" + markdown)
+    result = build_book(book, tmp_path / "book")
+    cell = len(nbformat.read(book / "two.ipynb", as_version=4).cells)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert re.search(rf"two\.ipynb, cell {cell}, line 3: {message}", output), output[-6000:]
+
+
+def test_an_unchanged_edition_is_not_rewritten(tmp_path):
+    path = tmp_path / "a.ipynb"
+    assert editions.write_if_changed(path, "{}\n")
+    before = path.stat().st_mtime_ns
+    assert not editions.write_if_changed(path, "{}\n")
+    assert path.stat().st_mtime_ns == before
+    assert editions.write_if_changed(path, "{\n}\n")
+
+
+def test_the_addresses_come_from_one_line_of_the_config(tmp_path):
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["repository"]["url"] = "https://github.com/AFork/descent-copy"
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config))
+    fork = descent_config.from_config_yml(tmp_path / "_config.yml")
+    assert fork.site_url == "https://afork.github.io/descent-copy/"
+    assert fork.binder("book/ch01").startswith("https://mybinder.org/v2/gh/AFork/descent-copy/notebooks?")
+    assert "git+https://github.com/AFork/descent-copy" in editions.setup_cell("book/ch01", fork)
+    with pytest.raises(ValueError, match=r"repository\.url"):
+        descent_config.addresses("https://gitlab.com/a/b")
+
+
+# ------------------------------------------------------------------------------------------
+# The course's build
+# ------------------------------------------------------------------------------------------
 
 
 def edition_path(docname: str, edition: str = "full") -> Path:
@@ -58,15 +356,6 @@ def edition_path(docname: str, edition: str = "full") -> Path:
 @functools.cache
 def site_page(docname: str) -> BeautifulSoup:
     return BeautifulSoup((HTML / f"{docname}.html").read_text(encoding="utf-8"), "html.parser")
-
-
-def markdown_text(notebook: nbformat.NotebookNode) -> str:
-    return "\n\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
-
-
-# ------------------------------------------------------------------------------------------
-# The editions
-# ------------------------------------------------------------------------------------------
 
 
 def test_the_pages_come_from_the_toc_nested_ones_included():
@@ -87,6 +376,16 @@ def test_one_edition_per_notebook_page(edition):
 
 @needs_build
 @pytest.mark.parametrize("docname", PAGES)
+def test_site_and_editions_agree(docname):
+    """Page by page: section, theorem, exercise, solution, figure and equation numbers, every link
+    and its text, every citation and glued value of the site are the full edition's."""
+    problems = compare(HTML / f"{docname}.html", descent_config.from_config_yml().page(docname),
+                       nbformat.read(edition_path(docname), as_version=4))
+    assert problems == [], "\n".join(problems)
+
+
+@needs_build
+@pytest.mark.parametrize("docname", PAGES)
 def test_no_myst_only_syntax(docname):
     for edition in editions.EDITIONS:
         notebook = nbformat.read(edition_path(docname, edition), as_version=4)
@@ -96,204 +395,48 @@ def test_no_myst_only_syntax(docname):
             assert found is None, f"{edition} cell {index}: {found.group(0)!r} in {cell.source[:200]!r}"
 
 
-def _solution_sources(source: nbformat.NotebookNode) -> list[str]:
-    """The text of every solution in a source notebook: bodies of ``{solution}`` fences and the
-    cells between ``solution-start`` and ``solution-end``."""
-    found: list[str] = []
-    inside = False
-    for cell in source.cells:
-        text = cell.source
-        if inside:
-            found.append(text.split("{solution-end}")[0])
-        if "{solution-start}" in text:
-            found.append(text.split("{solution-start}", 1)[1].split("```", 1)[1])
-            inside = True
-        if "{solution-end}" in text:
-            inside = False
-        found += re.findall(r"^(`{3,}|:{3,})\{solution\}.*?\n(.*?)^\1\s*$", text, re.S | re.M)
-    return [body if isinstance(body, str) else body[1] for body in found]
-
-
 @needs_build
 @pytest.mark.parametrize("docname", PAGES)
 def test_student_edition_has_no_solution_text(docname):
-    source = nbformat.read(ROOT / f"{docname}.ipynb", as_version=4)
+    """The solutions' text, read from the site, is in the full edition and not the student one."""
     full = nbformat.read(edition_path(docname, "full"), as_version=4)
     student = nbformat.read(edition_path(docname, "student"), as_version=4)
-    full_text = "\n".join(cell.source for cell in full.cells)
-    student_text = "\n".join(cell.source for cell in student.cells)
-    lines = [line.strip() for body in _solution_sources(source) for line in body.split("\n")
-             if len(line.strip()) > 25 and not re.search(r"[{}\[\]`:]", line)]
-    solutions = len(re.findall(r"\{solution(?:-start)?\}", "\n".join(c.source for c in source.cells)))
-    headings = [c for c in full.cells if c.cell_type == "markdown" and c.source.startswith("#")
-                and "Solution to" in c.source]
-    assert len(headings) == solutions
+    full_text = squash("\n".join(cell.source for cell in full.cells))
+    student_text = squash("\n".join(cell.source for cell in student.cells))
+    article = site_page(docname).find("article")
+    lines = [squash(p.get_text()) for div in article.select("div.solution") for p in div.find_all("p")
+             if "admonition-title" not in (p.get("class") or []) and not p.find(class_="math")
+             and not p.find("a")]
+    lines = [line for line in lines if len(line) > 25]
+    exercises = len(article.select("div.exercise"))
+    headings = [c for c in full.cells
+                if c.cell_type == "markdown" and "Solution to" in c.source.split("\n")[0]]
+    assert len(headings) == len(article.select("div.solution"))
     assert all(c.metadata.get("jp-MarkdownHeadingCollapsed") for c in headings)
     assert sorted(full.metadata["colab"]["collapsed_sections"]) == sorted(c.metadata["id"] for c in headings)
-    if solutions:
+    if headings:
         assert lines, "found no solution text to look for"
     for line in lines:
         assert line in full_text, f"the full edition lacks the solution line {line!r}"
         assert line not in student_text, f"the student edition shows the solution line {line!r}"
     assert "Solution to" not in student_text
-    exercises = len(re.findall(r"\{exercise\}", "\n".join(c.source for c in source.cells)))
-    assert len(re.findall(r"^#+ Exercise \d", student_text, re.M)) == exercises
+    assert len(re.findall(r"^#+ Exercise \d", "\n".join(c.source for c in student.cells), re.M)) == exercises
 
 
 @needs_build
 @pytest.mark.parametrize("docname", PAGES)
-def test_numbers_are_the_sites_and_stand_where_their_placeholders_were(docname):
-    """Each glued value the site shows (its ``pasted-text``) appears in the full edition
-    followed by the source text that follows its placeholder, in page order."""
-    soup = site_page(docname)
-    shown = [span.get_text() for span in soup.find("article").select("span.pasted-text")]
-    source = nbformat.read(ROOT / f"{docname}.ipynb", as_version=4)
-    texts = []
-    for cell in source.cells:
-        if cell.cell_type == "markdown":
-            texts.append(cell.source)
-        caption = ((cell.metadata.get("mystnb") or {}).get("figure") or {}).get("caption")
-        if caption:
-            texts.append(str(caption))
-    placeholders = [(m, text) for text in texts for m in PLACEHOLDER.finditer(text)]
-    assert len(shown) == len(placeholders), "the site shows another number of glued values"
-    edition = UNESCAPE.sub(r"\1", markdown_text(nbformat.read(edition_path(docname), as_version=4)))
-    at = 0
-    for (match, text), value in zip(placeholders, shown, strict=True):
-        after = re.match(r"[^{`$\[\]*_\\<>\n|]{0,15}", text[match.end():]).group(0)
-        found = edition.find(value + after, at)
-        assert found >= 0, f"{match.group(0)} = {value!r} followed by {after!r} is not in the edition"
-        at = found + len(value)
-
-
-@needs_build
-@pytest.mark.parametrize("docname", PAGES)
-def test_theorems_and_exercises_are_numbered_as_on_the_site(docname):
-    soup = site_page(docname)
-    article = soup.find("article")
-    numbers = [" ".join(span.get_text().split()) for span in article.select(
-        "div.proof span.caption-number, div.exercise span.caption-number")]
-    edition = markdown_text(nbformat.read(edition_path(docname), as_version=4))
-    kinds = "|".join(kind.capitalize() for kind in editions.PROOF_TYPES)
-    shown = re.findall(rf"\*\*((?:{kinds}) [\d.]+)\*\*|^#+ (Exercise [\d.]+)", edition, re.M)
-    assert [a or b for a, b in shown] == numbers
-
-
-@needs_build
-@pytest.mark.parametrize("docname", PAGES)
-def test_citations_and_references_read_as_on_the_site_and_link_to_it(docname):
-    article = site_page(docname).find("article")
-    edition = markdown_text(nbformat.read(edition_path(docname), as_version=4))
-    link = re.compile(r"\[((?:\\.|[^\]\\])*)\]\(([^)\s]+)\)")  # link text may hold \[ \]
-    links = [(UNESCAPE.sub(r"\1", text), url) for text, url in link.findall(edition)]
-    plain = UNESCAPE.sub(r"\1", re.sub(r"(?<!\\)\*", "", link.sub(r"\1", edition)))  # no emphasis
-    for span in article.select("span.bibtex-citation"):
-        text = " ".join(span.get_text().split())
-        assert text in plain, f"the citation {text!r} is not in the edition"
-        for a in span.find_all("a"):
-            target = urljoin(editions.site_url(ROOT) + f"{docname}.html", a["href"])
-            assert (" ".join(a.get_text().split()), target) in [(t.replace("*", ""), u) for t, u in links]
-    source = "\n".join(c.source for c in nbformat.read(ROOT / f"{docname}.ipynb", as_version=4).cells)
-    roles = len(re.findall(r"\{(?:prf:ref|ref|numref|eq|doc)\}`", source))
-    site = editions.site_url(ROOT)
-    assert sum(url.startswith(site) for _, url in links) >= roles
-
-
-@needs_build
-@pytest.mark.parametrize("docname", PAGES)
-def test_check_cells_and_the_install_cell_are_kept_but_collapsed(docname):
+def test_setup_cell_and_code_cells(docname):
     source = nbformat.read(ROOT / f"{docname}.ipynb", as_version=4)
     full = nbformat.read(edition_path(docname), as_version=4)
     code = [c for c in full.cells if c.cell_type == "code"]
-    source_code = [c.source for c in source.cells if c.cell_type == "code"]
-    if code:  # Colab fetches only the notebook: a page with code starts by installing the package,
-        # with the edition's setup cell, which says what to do where it cannot install
-        assert code[0].source == editions.setup_cell(source_code[0], docname, ROOT)
-        assert "pip" in code[0].source and code[0].metadata["jupyter"]["source_hidden"]
-    assert [c.source for c in code[1:]] == source_code[1:]
+    assert code[0].source == editions.setup_cell(docname, descent_config.from_config_yml())
+    assert code[0].metadata["jupyter"]["source_hidden"]
+    source_code = [c.source for i, c in enumerate(source.cells)
+                   if c.cell_type == "code" and not editions.is_setup_cell(c, i)]
+    assert [c.source for c in code[1:]] == source_code
     only_checks = [c for c in code if re.fullmatch(r"(\s*(glue\(.*\)|assert .*)\s*)+", c.source)]
     assert all(c.metadata.get("jupyter", {}).get("source_hidden") for c in only_checks)
     assert not any(c.get("outputs") for c in code), "editions are stored without outputs"
-
-
-@needs_build
-@pytest.mark.parametrize("docname", PAGES)
-def test_a_rebuild_writes_the_same_bytes(docname):
-    texts = editions.convert_page(docname, BUILD, ROOT)
-    for edition, text in texts.items():
-        assert edition_path(docname, edition).read_text(encoding="utf-8") == text
-
-
-def test_an_unchanged_edition_is_not_rewritten(tmp_path):
-    path = tmp_path / "a.ipynb"
-    assert editions.write_if_changed(path, "{}\n")
-    before = path.stat().st_mtime_ns
-    assert not editions.write_if_changed(path, "{}\n")
-    assert path.stat().st_mtime_ns == before
-    assert editions.write_if_changed(path, "{\n}\n")
-
-
-# ------------------------------------------------------------------------------------------
-# Bad input stops the converter, naming the page and line
-# ------------------------------------------------------------------------------------------
-
-
-def _tiny_book(tmp_path: Path, markdown: str, glued: dict[str, float]) -> Path:
-    """A one-page book and a fake build of it (executed notebook, glue values, HTML)."""
-    (tmp_path / "book").mkdir()
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/page\n")
-    (tmp_path / "_config.yml").write_text("repository:\n  url: https://github.com/someone/course\n")
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_markdown_cell(markdown)]
-    nbformat.write(notebook, tmp_path / "book" / "page.ipynb")
-    build = tmp_path / "_build"
-    (build / "jupyter_execute" / "book").mkdir(parents=True)
-    (build / "html" / "book").mkdir(parents=True)
-    nbformat.write(notebook, build / "jupyter_execute" / "book" / "page.ipynb")
-    (build / "jupyter_execute" / "book" / "page.glue.json").write_text(json.dumps(
-        {name: {"output_type": "display_data", "metadata": {"scrapbook": {"name": name}},
-                "data": {"text/plain": repr(value)}} for name, value in glued.items()}))
-    (build / "html" / "book" / "page.html").write_text("<html><article><p>page</p></article></html>")
-    return tmp_path
-
-
-def test_a_glue_name_no_cell_defines_stops_the_build_with_page_and_line(tmp_path):
-    markdown = "# Page\n\nFine: {glue:text}`a:.2f`.\nBroken: {glue:text}`b:.2f`."
-    root = _tiny_book(tmp_path, markdown, {"a": 1.5})
-    with pytest.raises(editions.EditionError, match=r"book/page\.ipynb, cell 2, line 4: glue name 'b'"):
-        editions.build_editions(root / "_build", root)
-    assert not (root / "_build" / "notebooks" / "full" / "page.ipynb").exists()
-
-
-def test_an_unknown_directive_stops_the_build_with_page_and_line(tmp_path):
-    root = _tiny_book(tmp_path, "# Page\n\nText.\n\n```{mystery} arg\nbody\n```\n", {})
-    with pytest.raises(editions.EditionError, match=r"page\.ipynb, cell 2, line 5: directive \{mystery\}"):
-        editions.build_editions(root / "_build", root)
-
-
-def test_an_unknown_role_stops_the_build(tmp_path):
-    root = _tiny_book(tmp_path, "# Page\n\nSee {mystery}`x`.", {})
-    with pytest.raises(editions.EditionError, match=r"line 3: role \{mystery\}"):
-        editions.build_editions(root / "_build", root)
-
-
-def test_the_script_exits_non_zero_with_the_message(tmp_path):
-    _tiny_book(tmp_path, "# Page\n\n{glue:text}`missing`", {})
-    script = tmp_path / "book" / "_ext" / "editions.py"
-    script.parent.mkdir()
-    shutil.copyfile(ROOT / "book" / "_ext" / "editions.py", script)
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
-    assert result.returncode == 1
-    assert "book/page.ipynb, cell 2, line 3: glue name 'missing'" in result.stderr
-
-
-def test_a_tiny_page_converts_glue_and_math(tmp_path):
-    markdown = "# Page\n\nIt is {glue:text}`a:.3f` and $x_1$ (see [p](page.ipynb))."
-    root = _tiny_book(tmp_path, markdown, {"a": 2.0})
-    editions.build_editions(root / "_build", root)
-    notebook = nbformat.read(root / "_build" / "notebooks" / "full" / "page.ipynb", as_version=4)
-    assert notebook.cells[1].source == ("# Page\n\nIt is 2.000 and $x_1$ (see "
-                                        "[p](https://someone.github.io/course/book/page.html)).")
 
 
 # ------------------------------------------------------------------------------------------
@@ -321,7 +464,7 @@ def _published_branch() -> tuple[str, str]:
 @needs_build
 @pytest.mark.parametrize("docname", PAGES)
 def test_launch_and_download_links_open_the_edition_of_the_page(docname, tmp_path):
-    owner, repo = urlsplit(CONFIG["repository"]["url"]).path.strip("/").split("/")[:2]
+    where = descent_config.from_config_yml()
     _, branch = _published_branch()
     editions.lay_out_branch(BUILD, tmp_path, ROOT)
     edition = edition_path(docname).read_bytes()
@@ -329,12 +472,12 @@ def test_launch_and_download_links_open_the_edition_of_the_page(docname, tmp_pat
 
     binder = soup.select_one('a[href*="mybinder.org"]')["href"]
     parts = urlsplit(binder)
-    assert parts.path == f"/v2/gh/{owner}/{repo}/{branch}"
+    assert parts.path == f"/v2/gh/{where.owner}/{where.name}/{branch}"
     path = parse_qs(parts.query)["urlpath"][0].removeprefix("lab/tree/")
     assert (tmp_path / path).read_bytes() == edition
 
     colab = soup.select_one('a[href*="colab.research.google.com"]')["href"]
-    prefix = f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/"
+    prefix = f"https://colab.research.google.com/github/{where.owner}/{where.name}/blob/{branch}/"
     assert colab.startswith(prefix) and (tmp_path / colab.removeprefix(prefix)).read_bytes() == edition
 
     download = soup.select_one("a.btn-download-source-button, a.btn-download-notebook-button")["href"]

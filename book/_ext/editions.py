@@ -1,77 +1,55 @@
-"""Plain-Jupyter editions of the chapters, for Jupyter, JupyterLab, Colab and Binder.
+"""Plain-Jupyter editions of the chapters, written by Sphinx at the end of the HTML build.
 
 The chapters are written for the Sphinx build: ``{glue:text}`` placeholders, ``{prf:theorem}``
 and ``{exercise}`` fences, ``{prf:ref}`` roles. Opened as they are in Jupyter they read badly.
-After ``jupyter-book build``, this script writes two editions of every notebook page of
-``_toc.yml``:
+This extension writes two editions of every notebook page of the table of contents (read from
+sphinx-external-toc's site map), from the page's *resolved* doctree, the tree the HTML is written
+from:
 
-* ``_build/notebooks/full/<page>.ipynb``: every glued value replaced by the value the build
-  computed (formatted as the site formats it), every directive turned into Markdown that Jupyter
-  renders (numbered as on the site), every cross-reference and citation as the site's text with
-  a link to the site page, solutions under their own "Solution" headings that open collapsed,
-  and the cells that only glue or assert (and the install cell) collapsed;
+* ``_build/notebooks/full/<page>.ipynb``: glued values as the page shows them, sections,
+  theorems, exercises, figures and equations numbered as Sphinx numbered them
+  (``env.toc_secnumbers``, ``env.toc_fignumbers``), every cross-reference and citation with the
+  text Sphinx and the bibliography gave it and a link to the site page, solutions under their own
+  "Solution" headings that open collapsed, the cells that only glue or assert collapsed, and a
+  first cell that installs the course's package from ``repository.url`` of ``_config.yml``;
 * ``_build/notebooks/student/<page>.ipynb``: the same without the solutions.
 
-Numbers (theorems, exercises, equations, sections) and cross-reference texts are read from the
-built HTML pages, glued values from the executed notebooks in ``_build/jupyter_execute``. A glue
-name no cell defines, a role or directive the converter does not know, or a build older than
-its source stops the script with the page and line. So does text after a solution that does not
-start with a heading (an exercise is one): in Jupyter the folded solution would hide it. An
-edition is rewritten only when its content changes.
+The download button of each page (``_sources/<page>.ipynb``) serves the full edition; in the
+student site (``hide_solutions``) the student edition. A node the writer does not know (a new
+directive or role) stops the build with the page, the cell and the line: nothing becomes a blank.
+An edition is rewritten only when its content changes.
 
-    python book/_ext/editions.py                       # after jupyter-book build (make book does both)
-    python book/_ext/editions.py --build-dir /tmp/x/_build
-    python book/_ext/editions.py branch DIR            # lay out the `notebooks` branch in DIR
+    python book/_ext/editions.py branch DIR [--edition student]   # lay out the notebooks branch
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import re
+import ast
 import shutil
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import nbformat
-import yaml
-from bs4 import BeautifulSoup, NavigableString, Tag
-from myst_nb.core.variables import format_plain_text
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import descent_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EDITIONS = ("full", "student")
 #: What the `notebooks` branch holds besides the full editions: what Binder needs to build.
 BRANCH_FILES = (".binder", "requirements.txt", "pyproject.toml", "lessons_src", "LICENSE",
                 "LICENSE-CONTENT")
-
-PROOF_TYPES = {
-    "algorithm", "assumption", "axiom", "conjecture", "corollary", "criterion", "definition",
-    "example", "lemma", "notation", "observation", "problem", "property", "proposition",
-    "remark", "theorem",
-}
-ADMONITIONS = {
-    "attention", "caution", "danger", "error", "hint", "important", "note", "seealso", "tip",
-    "warning", "admonition", "margin", "sidebar", "topic", "dropdown",
-}
-CODE_DIRECTIVES = {"code", "code-block", "sourcecode"}
-REF_ROLES = {"ref", "numref", "prf:ref", "eq", "doc", "term", "any", "std:ref", "std:doc"}
-CITE_ROLE = re.compile(r"^(cite|footcite)(:[a-z]+)?$")
-
-FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|:{3,})(?P<rest>.*)$")
-INLINE = re.compile(
-    r"(?P<role>\{(?P<name>[A-Za-z][\w:.+-]*)\}(?P<ticks>`+)(?P<content>.+?)(?P=ticks))"
-    r"|(?P<code>(?P<cticks>`+).+?(?P=cticks))"
-    r"|(?P<link>(?P<bang>!?)\[(?P<ltext>[^\]\n]*)\]\((?P<target>[^)\s]+)(?P<ltitle>\s+\"[^\"]*\")?\))",
-    re.S,
-)
-LABELLED_MATH = re.compile(r"\$\$(?P<body>.+?)\$\$[ \t]*\((?P<label>[^)\s]+)\)[ \t]*$", re.S | re.M)
-TARGET_LINE = re.compile(r"^\s*\([^()\s]+\)=\s*$")
-HEADING = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<text>.*)$")
-EXPLICIT = re.compile(r"^(?P<title>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|$])")
+#: Tags that fold a code cell's source in the editions (the site hides or removes it).
+FOLDED = {"remove-cell", "hide-cell", "remove-input", "hide-input"}
+#: myst-nb numbers a notebook's lines from (cell index + 1) * LINES_PER_CELL (nb_to_tokens.py).
+LINES_PER_CELL = 10000
 
 
 class EditionError(Exception):
@@ -79,78 +57,49 @@ class EditionError(Exception):
 
 
 # --------------------------------------------------------------------------------------------
-# The book: its pages, its site address, its build
+# The book: its pages (from sphinx-external-toc's site map) and where the editions go
 # --------------------------------------------------------------------------------------------
+
+
+def site_order(site_map: object) -> list[str]:
+    """The docnames of a sphinx-external-toc site map, in reading order."""
+    order: list[str] = []
+
+    def walk(docname: str) -> None:
+        if docname in order or docname not in site_map:
+            return
+        order.append(docname)
+        for child in site_map[docname].child_files():
+            walk(child)
+
+    walk(site_map.root.docname)
+    return order
+
+
+def _site_map(root: Path) -> object:
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    return parse_toc_yaml(root / "_toc.yml")
 
 
 def notebook_pages(root: Path = ROOT) -> list[str]:
     """Docnames (``book/ch05_momentum``) of every ``.ipynb`` page of ``_toc.yml``, nested ones too."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    files: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            for key in ("root", "file"):
-                if isinstance(node.get(key), str):
-                    files.append(node[key])
-            for key in ("parts", "chapters", "sections"):
-                for child in node.get(key) or []:
-                    walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(toc)
-    docnames = [re.sub(r"\.(ipynb|md)$", "", name) for name in files]
-    return [name for name in docnames if (root / f"{name}.ipynb").is_file()]
+    return [name for name in site_order(_site_map(root)) if (root / f"{name}.ipynb").is_file()]
 
 
-def book_dir(root: Path = ROOT) -> str:
-    """The folder of the root page (``book``): edition paths are relative to it."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    return Path(toc["root"]).parent.as_posix()
-
-
-def edition_name(docname: str, root: Path = ROOT) -> str:
-    """``book/ch05_momentum`` -> ``ch05_momentum``: the page's path below the book's folder."""
-    folder = book_dir(root)
+def edition_name(docname: str, root: Path | str = ROOT) -> str:
+    """``book/ch05_momentum`` -> ``ch05_momentum``: the page's path below the root page's folder
+    (``root`` is the repository or the root page's docname)."""
+    root_doc = _site_map(root).root.docname if isinstance(root, Path) else root
+    folder = Path(root_doc).parent.as_posix()
     if folder not in ("", ".") and docname.startswith(folder + "/"):
         return docname[len(folder) + 1:]
     return docname
 
 
-def site_url(root: Path = ROOT) -> str:
-    """Where the website lives: ``descent_site_url`` (Sphinx config, as descent_editions.py reads
-    it) or ``html.baseurl`` of ``_config.yml``, else the repository's GitHub Pages address
-    (``https://<owner>.github.io/<repo>/``), where the Book workflow publishes it."""
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
-    sphinx_config = (config.get("sphinx") or {}).get("config") or {}
-    base = sphinx_config.get("descent_site_url") or (config.get("html") or {}).get("baseurl")
-    if base:
-        return base.rstrip("/") + "/"
-    url = (config.get("repository") or {}).get("url", "")
-    match = re.match(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?$", url)
-    if not match:
-        raise EditionError(f"_config.yml: set html.baseurl (repository.url {url!r} is not on GitHub)")
-    owner, repo = match.groups()
-    return f"https://{owner.lower()}.github.io/{repo}/"
-
-
-def binder_url(docname: str, root: Path = ROOT) -> str:
-    """The Binder address that opens this chapter's edition (the launch button's address)."""
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
-    repository = config.get("repository") or {}
-    hub = ((config.get("launch_buttons") or {}).get("binderhub_url") or "https://mybinder.org").rstrip("/")
-    match = re.match(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?$", repository.get("url", ""))
-    if not match:
-        return hub
-    owner, repo = match.groups()
-    return f"{hub}/v2/gh/{owner}/{repo}/{repository.get('branch', 'main')}?labpath={docname}.ipynb"
-
-
-#: The setup cell of every edition: the notebook's own install cell made safe for the learner's
-#: first minute. Where lessons_src is importable it does nothing; where it cannot be installed
-#: (offline, no git, no pip) it prints one line saying what to do, instead of a git error.
+#: The setup cell of every edition, made from ``repository.url`` at build time. Where lessons_src
+#: is importable it does nothing; where it cannot be installed (offline, no git, no pip) it prints
+#: one line saying what to do, instead of a git error.
 SETUP_CELL = """\
 # Setup: Colab and a plain Jupyter fetch only this notebook, so install the course's package,
 # lessons_src, when it is missing (like `pip install "lessons_src @ git+{url}"`).
@@ -187,280 +136,62 @@ except ImportError:
 """
 
 
-def setup_cell(source: str, docname: str, root: Path = ROOT) -> str:
-    """The edition's setup cell for a notebook whose first cell installs from ``git+URL``."""
-    match = re.search(r"git\+(https://[^\s\"']+)", source)
-    if not match:
-        return source
-    return SETUP_CELL.format(url=match.group(1), binder=binder_url(docname, root))
+def setup_cell(docname: str, where: descent_config.Addresses | None = None) -> str:
+    """The first cell of the edition of ``docname``: installs lessons_src from the repository."""
+    where = where or descent_config.from_config_yml()
+    return SETUP_CELL.format(url=where.repository_url, binder=where.binder(docname))
+
+
+def is_setup_cell(cell: nbformat.NotebookNode, index: int) -> bool:
+    """The source notebook's own first cell (hidden, about lessons_src): the edition replaces it."""
+    return (index == 0 and cell.cell_type == "code" and "remove-cell" in cell.metadata.get("tags", [])
+            and "lessons_src" in cell.source)
+
+
+def only_checks(source: str) -> bool:
+    """True for a cell that asserts or glues (``glue(...)``): its code is folded in the editions."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython magics: not a check cell
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert):
+            return True
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "glue":
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------------------------
-# What the build computed: glued values and the rendered pages
+# Markdown from docutils nodes
 # --------------------------------------------------------------------------------------------
 
 
-def load_glue(build_dir: Path, docname: str) -> dict[str, dict]:
-    """The glued outputs of a page, by name: myst-nb moves them out of the executed notebook
-    into ``<page>.glue.json`` next to it."""
-    executed = build_dir / "jupyter_execute" / f"{docname}.ipynb"
-    stored = executed.with_name(executed.stem + ".glue.json")
-    found = json.loads(stored.read_text(encoding="utf-8")) if stored.is_file() else {}
-    if executed.is_file():
-        found |= glue_outputs(nbformat.read(executed, as_version=4))
-    return found
+def escape(text: str) -> str:
+    """Plain text as Markdown that Jupyter shows as that text (no emphasis, math or link)."""
+    text = text.replace("\\", "\\\\")
+    for char in "`*$[]<":
+        text = text.replace(char, "\\" + char)
+    out = []
+    for i, char in enumerate(text):  # an underscore inside a word is no emphasis
+        inside = 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
+        out.append("\\_" if char == "_" and not inside else char)
+    return "".join(out)
 
 
-def glue_outputs(notebook: nbformat.NotebookNode) -> dict[str, dict]:
-    """The glued outputs left in an executed notebook, by name."""
-    found: dict[str, dict] = {}
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            if name is not None:
-                found[name] = output
-    return found
-
-
-def is_glue_output(output: dict) -> bool:
-    return "scrapbook" in output.get("metadata", {})
-
-
-def _html_inline(node: Tag | NavigableString, base: str) -> str:
-    """Markdown for rendered inline HTML: math back to ``$…$``, links made absolute."""
-    if isinstance(node, NavigableString):
-        return MARKDOWN_SPECIAL.sub(r"\\\1", str(node))
-    classes = node.get("class") or []
-    if "math" in classes:
-        text = node.get_text()
-        return "$" + re.sub(r"^\\\(|\\\)$", "", text).strip() + "$"
-    if "headerlink" in classes:
-        return ""
-    inner = "".join(_html_inline(child, base) for child in node.children)
-    if node.name == "a" and node.get("href"):
-        return f"[{inner.strip()}]({urljoin(base, node['href'])})"
-    if node.name == "code":
-        return "`" + node.get_text() + "`"
-    if node.name in ("em", "i"):
-        return f"*{inner}*"
-    if node.name in ("strong", "b"):
-        return f"**{inner}**"
-    return inner
-
-
-def _fragment(href: str) -> str:
-    return urlsplit(href).fragment.lower()
-
-
-class RenderedPage:
-    """The built HTML of one page: numbers, cross-reference texts and citations, in page order."""
-
-    def __init__(self, path: Path, url: str) -> None:
-        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-        self.url = url
-        self.article = soup.find("article") or soup
-        self.links = [a for a in self.article.find_all("a", href=True)
-                      if "reference" in (a.get("class") or []) and "headerlink" not in a["class"]]
-        self.cites = self.article.select("span.bibtex-citation")
-        self.headings = [h for h in self.article.find_all(["h1", "h2", "h3", "h4", "h5", "h6"])
-                         if h.parent is not None and h.parent.name == "section"]
-        self._link_at = 0
-        self._cite_at = 0
-        self._heading_at = 0
-        self._block_at: dict[str, int] = {}
-        self._figure_at = 0
-        self._table_at = 0
-
-    def absolute(self, href: str) -> str:
-        return urljoin(self.url, href)
-
-    def link(self, matches: Callable[[Tag], bool]) -> Tag | None:
-        """The next rendered link that ``matches``, in page order (else any that matches)."""
-        for i in range(self._link_at, len(self.links)):
-            if matches(self.links[i]):
-                self._link_at = i + 1
-                return self.links[i]
-        return next((a for a in self.links if matches(a)), None)
-
-    def cite(self) -> Tag | None:
-        if self._cite_at >= len(self.cites):
-            return None
-        self._cite_at += 1
-        return self.cites[self._cite_at - 1]
-
-    def heading_number(self, level: int) -> str:
-        """The section number the site gives the next heading (``5.6.1. ``), or ''."""
-        for i in range(self._heading_at, len(self.headings)):
-            if self.headings[i].name == f"h{level}":
-                self._heading_at = i + 1
-                number = self.headings[i].find("span", class_="section-number")
-                return number.get_text() if number else ""
-        return ""
-
-    def block(self, kind: str, label: str | None, where: str) -> Tag:
-        """The rendered admonition of a directive (``theorem``, ``exercise``, ``solution``)."""
-        selector = "div.exercise" if kind == "exercise" else \
-            "div.solution" if kind == "solution" else f"div.proof.{kind}"
-        blocks = self.article.select(selector)
-        start = self._block_at.get(kind, 0)
-        index = None
-        if label is not None and kind != "solution":
-            index = next((i for i, b in enumerate(blocks) if (b.get("id") or "").lower() == label.lower()),
-                         None)
-        elif start < len(blocks):
-            index = start
-        if index is None:
-            raise EditionError(f"{where}: no rendered {kind} {label or ''} in {self.url}: "
-                               "is the build older than the page? (make book)")
-        self._block_at[kind] = index + 1
-        return blocks[index]
-
-    def cell_figure(self, name: str | None, where: str) -> Tag:
-        """The rendered figure of a code cell whose metadata gives it a caption."""
-        figures = [f for f in self.article.find_all("figure") if f.find_parent("div", class_="cell")]
-        if name:
-            found = self.article.find(id=name)
-            if found is not None:
-                self._figure_at = figures.index(found) + 1 if found in figures else self._figure_at
-                return found
-        elif self._figure_at < len(figures):
-            self._figure_at += 1
-            return figures[self._figure_at - 1]
-        raise EditionError(f"{where}: the site has no captioned figure for this cell")
-
-    def captioned_table(self, name: str | None) -> Tag | None:
-        """The rendered table of a ``{table}`` with a caption: by its name, else the next one."""
-        tables = [t for t in self.article.find_all("table") if t.find("caption")]
-        found = self.article.find(id=name) if name else None
-        if found is None and self._table_at < len(tables):
-            found = tables[self._table_at]
-        if found in tables:
-            self._table_at = tables.index(found) + 1
-        return found
-
-    def equation_number(self, label: str, where: str) -> str:
-        target = self.article.find(id=f"equation-{label}")
-        number = target.find("span", class_="eqno") if target else None
-        if number is None:
-            raise EditionError(f"{where}: equation {label!r} has no number on the site")
-        return re.sub(r"[()\s#]", "", number.get_text())
+def indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line if line.strip() else line for line in text.split("\n"))
 
 
 def proof(text: str) -> str:
     """*Proof.* run into the first paragraph and ∎ at the end of the last, as in print."""
     text = text.strip("\n")
-    block_start = re.compile(r"^\s*(\$\$|[-*+] |\d+[.)] |#|`{3,}|<|\||>)")
-    text = f"*Proof.* {text}" if text and not block_start.match(text) else f"*Proof.*\n\n{text}"
+    block_starts = ("$$", "- ", "* ", "#", "```", "<", "|", ">")
+    starts_block = text.startswith(block_starts) or text[:3].rstrip(".").isdigit()
+    text = f"*Proof.*\n\n{text}" if starts_block or not text else f"*Proof.* {text}"
     last = text.rstrip().split("\n")[-1]
     ends_in_block = last.rstrip().endswith(("$$", "```", ">")) or last.startswith("|")
     return text.rstrip() + ("\n\n∎" if ends_in_block else " ∎")
-
-
-def caption_number(block: Tag, fallback: str) -> str:
-    number = block.find("span", class_="caption-number")
-    return number.get_text().strip() if number else fallback
-
-
-# --------------------------------------------------------------------------------------------
-# MyST blocks
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Directive:
-    name: str
-    argument: str
-    options: dict[str, str]
-    body: list[str]
-    line: int  # 1-based line of the opening fence within the cell
-    body_line: int  # 1-based line of the first body line
-
-
-@dataclass
-class Fence:
-    lines: list[str]
-
-
-@dataclass
-class Text:
-    lines: list[str]
-    line: int
-
-
-Block = Directive | Fence | Text
-
-
-def _closing(lines: list[str], start: int, fence: str) -> int:
-    char = fence[0]
-    pattern = re.compile(r"^ {0,3}" + re.escape(char) + "{" + str(len(fence)) + r",}\s*$")
-    for j in range(start, len(lines)):
-        if pattern.match(lines[j]):
-            return j
-    return -1
-
-
-def _split_options(body: list[str]) -> tuple[dict[str, str], list[str], int]:
-    """Directive options (``:key: value`` lines or a ``---`` YAML block) and the content."""
-    options: dict[str, str] = {}
-    i = 0
-    if body and body[0].strip() == "---":
-        end = next((j for j in range(1, len(body)) if body[j].strip() == "---"), None)
-        if end is not None:
-            loaded = yaml.safe_load("\n".join(body[1:end])) or {}
-            options = {str(k): "" if v is None else str(v) for k, v in loaded.items()}
-            i = end + 1
-    else:
-        while i < len(body):
-            match = re.match(r"^:([\w-]+):\s*(.*)$", body[i])
-            if not match:
-                break
-            options[match.group(1)] = match.group(2).strip()
-            i += 1
-    while i < len(body) and not body[i].strip():
-        i += 1
-    return options, body[i:], i
-
-
-def parse_blocks(lines: list[str], first_line: int, where: Callable[[int], str]) -> list[Block]:
-    """Split Markdown lines into text, plain code fences and directives (nested ones stay in
-    their directive's body)."""
-    blocks: list[Block] = []
-    text: list[str] = []
-    text_line = first_line
-    i = 0
-    while i < len(lines):
-        match = FENCE.match(lines[i])
-        if not match:
-            if not text:
-                text_line = first_line + i
-            text.append(lines[i])
-            i += 1
-            continue
-        if text:
-            blocks.append(Text(text, text_line))
-            text = []
-        fence, rest = match.group("fence"), match.group("rest").strip()
-        end = _closing(lines, i + 1, fence)
-        if end < 0:
-            raise EditionError(f"{where(first_line + i)}: the fence {fence} is never closed")
-        directive = re.match(r"^\{([^}\s]+)\}\s*(.*)$", rest)
-        if directive:
-            options, body, skipped = _split_options(lines[i + 1:end])
-            blocks.append(Directive(directive.group(1), directive.group(2).strip(), options, body,
-                                    first_line + i, first_line + i + 1 + skipped))
-        elif fence.startswith(":"):
-            raise EditionError(f"{where(first_line + i)}: a ::: fence without a {{directive}}")
-        else:
-            blocks.append(Fence(lines[i:end + 1]))
-        i = end + 1
-    if text:
-        blocks.append(Text(text, text_line))
-    return blocks
-
-
-# --------------------------------------------------------------------------------------------
-# The converter
-# --------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -473,441 +204,376 @@ class OutCell:
     tags: list[str] = field(default_factory=list)
 
 
-class PageConverter:
-    """Turns one source notebook into its full edition (as a list of cells)."""
+class PageWriter:
+    """Turns the resolved doctree of one notebook page into the cells of its full edition."""
 
-    def __init__(self, docname: str, source: nbformat.NotebookNode, executed: nbformat.NotebookNode,
-                 page: RenderedPage, root: Path, html_dir: Path, glue: dict[str, dict],
-                 glue_of: Callable[[str], dict]) -> None:
+    def __init__(self, app: Sphinx, docname: str, notebook: nbformat.NotebookNode,
+                 where: descent_config.Addresses) -> None:
+        self.app = app
+        self.env = app.env
         self.docname = docname
-        self.source = source
-        self.executed = executed
-        self.page = page
-        self.root = root
-        self.html_dir = html_dir
-        self.glue = glue
-        self.glue_of = glue_of
+        self.notebook = notebook
+        self.where_to = where
+        self.page_url = where.page(docname)
+        self.secnumbers = self.env.toc_secnumbers.get(docname, {})
+        self.fignumbers = self.env.toc_fignumbers.get(docname, {})
         self.cells: list[OutCell] = []
-        self.buffer: list[str] = []
-        self.in_solution: str | None = None
-        self.section_level = 1
-        self.cell_index = 0
-        self.after_solution: str | None = None  # "level:title" of the solution just closed
-        self.solution_heading = ""
+        self.chunk: list[str] = []
+        self.chunk_cell = -1  # the source cell the pending Markdown comes from
+        self.next_cell = 0  # the first source cell not yet accounted for
+        self.level = 0  # depth of the current section
+        self.in_solution = False
+        self.after_solution: tuple[int, str, nodes.Node] | None = None
+        self.images = getattr(app.builder, "images", {})
+        self.current_line: int | None = None  # of the block being written
 
-    # -- locations -------------------------------------------------------------------------
-    def where(self, line: int) -> str:
-        return f"{self.docname}.ipynb, cell {self.cell_index + 1}, line {line}"
+    # -- locations ----------------------------------------------------------------------------
+    def line_of(self, node: nodes.Node) -> int | None:
+        """The source line of a node, of its first descendant that has one, else of the block
+        being written (a role's inline nodes often have none, or a wrong one)."""
+        if isinstance(node, nodes.Inline) and self.current_line:
+            return self.current_line
+        for candidate in (node, *node.findall(include_self=False)):
+            if isinstance(candidate, nodes.Element) and candidate.line:
+                return candidate.line
+        return self.current_line
 
-    # -- output ----------------------------------------------------------------------------
+    def cell_of(self, node: nodes.Node) -> int | None:
+        if isinstance(node, nodes.Element) and node.get("nb_element") == "cell_code":
+            return node["cell_index"]
+        line = self.line_of(node)
+        return line // LINES_PER_CELL - 1 if line and line >= LINES_PER_CELL else None
+
+    def where(self, node: nodes.Node) -> str:
+        line = self.line_of(node)
+        if line and line >= LINES_PER_CELL:
+            # myst-nb starts cell i at (i + 1) * 10000 + 1, and docutils counts from 1 on top
+            return f"{self.docname}.ipynb, cell {line // LINES_PER_CELL}, line {line % LINES_PER_CELL - 1}"
+        return f"{self.docname}.ipynb" + (f", line {line}" if line else "")
+
+    def unknown(self, node: nodes.Node, what: str = "") -> EditionError:
+        name = what or type(node).__name__
+        return EditionError(f"{self.where(node)}: {name} is not known to the edition writer "
+                            f"(book/_ext/editions.py): teach it or use another directive or role")
+
+    # -- output ---------------------------------------------------------------------------------
     def write(self, text: str) -> None:
-        self.buffer.append(text)
+        if text.strip():
+            self.chunk.append(text.strip("\n"))
 
     def flush(self) -> None:
-        text = "\n".join(self.buffer).strip("\n")
-        self.buffer = []
-        text = re.sub(r"\n{3,}", "\n\n", text)
-        if text.strip():
-            self._check_after_solution(text)
-            self.cells.append(OutCell("markdown", text, solution=self.in_solution is not None))
+        text = "\n\n".join(self.chunk).strip("\n")
+        self.chunk = []
+        if text:
+            self.add(OutCell("markdown", text, solution=self.in_solution))
 
-    def _check_after_solution(self, text: str) -> None:
-        """A collapsed solution heading hides everything up to the next heading of its level or
-        above: what follows a solution must start with such a heading."""
-        if self.after_solution is None or self.in_solution is not None:
+    def add(self, cell: OutCell) -> None:
+        if self.after_solution is not None and not cell.solution:
+            level, title, node = self.after_solution
+            heading = cell.source.split(" ", 1)[0] if cell.kind == "markdown" else ""
+            if not heading or set(heading) != {"#"} or len(heading) > level:
+                raise EditionError(f"{self.where(node)}: the text after the solution ({title}) does not "
+                                   "start with a heading; in Jupyter the folded solution would hide it")
+            self.after_solution = None
+        self.cells.append(cell)
+
+    def catch_up(self, node: nodes.Node) -> None:
+        """Before a node of source cell ``c``: close the Markdown of an earlier cell, and write the
+        code cells the site removed (``remove-cell``), which have no node, in their place."""
+        cell = self.cell_of(node)
+        if cell is None:
             return
-        match = HEADING.match(text.lstrip("\n").split("\n", 1)[0])
-        level = int(self.after_solution.split(":")[0])
-        if not match or len(match.group("hashes")) > level:
-            raise EditionError(f"{self.where(1)}: text follows the solution "
-                               f"({self.after_solution.split(':', 1)[1]}) without a heading; in "
-                               "Jupyter the collapsed solution would hide it (start it with a heading)")
-        self.after_solution = None
+        if cell != self.chunk_cell:
+            self.flush()
+            self.chunk_cell = cell
+        while self.next_cell < cell:
+            self.removed_cell(self.next_cell)
+            self.next_cell += 1
+        self.next_cell = max(self.next_cell, cell + (1 if isinstance(node, nodes.container) else 0))
 
-    def heading_cell(self, text: str, solution: bool, collapsed: bool) -> None:
-        self.flush()
-        if not solution:
-            self._check_after_solution(text)
-        self.cells.append(OutCell("markdown", text, solution=solution, heading_collapsed=collapsed))
+    def removed_cell(self, index: int) -> None:
+        source = self.notebook.cells[index]
+        if source.cell_type == "code" and "remove-cell" in source.metadata.get("tags", []) \
+                and not is_setup_cell(source, index):
+            self.flush()
+            self.add(OutCell("code", source.source, solution=self.in_solution, source_hidden=True,
+                             tags=list(source.metadata.get("tags", []))))
 
-    # -- the page --------------------------------------------------------------------------
-    def convert(self) -> list[OutCell]:
-        if len(self.executed.cells) != len(self.source.cells) or any(
-                a.source != b.source for a, b in zip(self.executed.cells, self.source.cells, strict=True)):
-            raise EditionError(f"{self.docname}.ipynb changed after the last build: build the book "
-                               "first (make book)")
-        for index, cell in enumerate(self.source.cells):
-            self.cell_index = index
-            if cell.cell_type == "markdown":
-                self.markdown_cell(cell.source)
-            elif cell.cell_type == "code":
-                self.flush()
-                self.code_cell(cell, self.executed.cells[index])
-            # raw cells are for other outputs (LaTeX): left out
+    # -- the page -------------------------------------------------------------------------------
+    def convert(self, doctree: nodes.document) -> list[OutCell]:
+        if any(c.cell_type == "code" for c in self.notebook.cells):
+            self.add(OutCell("code", setup_cell(self.docname, self.where_to), source_hidden=True,
+                             tags=["remove-cell"]))
+        for child in doctree.children:
+            if isinstance(child, nodes.raw) and "html" in child.get("format", "").split():
+                continue  # the theme's scripts (thebe's configuration), not the page's text
+            self.flow(child)
         self.flush()
-        if self.in_solution is not None:
-            raise EditionError(f"{self.docname}.ipynb: solution-start {self.in_solution} has no solution-end")
+        while self.next_cell < len(self.notebook.cells):
+            self.removed_cell(self.next_cell)
+            self.next_cell += 1
         return self.cells
 
-    def code_cell(self, cell: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> None:
-        tags = list(cell.metadata.get("tags", []))
-        visible = [out for out in executed.get("outputs", []) if not is_glue_output(out)]
-        checks = re.search(r"^\s*assert\b|\bglue\(", cell.source, re.M) is not None
-        hidden = bool({"remove-cell", "hide-cell", "remove-input", "hide-input"} & set(tags)) or (
-            checks and not visible)
-        if self.after_solution is not None and self.in_solution is None:
-            raise EditionError(f"{self.where(1)}: a code cell follows the solution "
-                               f"({self.after_solution.split(':', 1)[1]}) without a heading")
-        source = cell.source
-        if self.cell_index == 0 and "remove-cell" in tags and "pip install" in source:
-            source = setup_cell(source, self.docname, self.root)
-        self.cells.append(OutCell("code", source, solution=self.in_solution is not None,
-                                  source_hidden=hidden, tags=tags))
-        figure = (cell.metadata.get("mystnb") or cell.metadata.get("myst") or {}).get("figure") or {}
-        if figure.get("caption"):
-            rendered = self.page.cell_figure(figure.get("name"), self.where(1))
-            number = caption_number(rendered, "")
-            caption = self.inline(str(figure["caption"]), 1)
-            self.write(f"**{number}** {caption}" if number else caption)
+    def flow(self, node: nodes.Node) -> None:
+        """A block at the level where cells are made (sections, exercises, solutions, code)."""
+        if isinstance(node, nodes.Invisible | nodes.comment | nodes.substitution_definition):
+            return
+        self.catch_up(node)
+        self.current_line = self.line_of(node)
+        if isinstance(node, nodes.section):
+            self.section(node)
+        elif isinstance(node, nodes.container) and node.get("nb_element") == "cell_code":
+            self.code_cell(node)
+        elif _is(node, "exercise_enumerable_node", "exercise_node"):
+            self.exercise(node)
+        elif _is(node, "solution_node"):
+            self.solution(node)
+        else:
+            self.write(self.block(node))
+
+    def section(self, node: nodes.section) -> None:
+        titled = bool(node.children) and isinstance(node[0], nodes.title)
+        if not titled:  # a directive's content (theorem-content, ...): no heading
+            for child in node.children:
+                self.flow(child)
+            return
+        self.level += 1
+        self.flush()
+        self.write(f"{'#' * min(6, self.level)} {self.section_number(node)}{self.inline(node[0])}")
+        for child in node.children[1:]:
+            self.flow(child)
+        self.level -= 1
+
+    def section_number(self, node: nodes.section) -> str:
+        """As Sphinx's HTML writer numbers a section title (add_secnumber)."""
+        anchor = "#" + node["ids"][0]
+        if anchor not in self.secnumbers:
+            anchor = ""  # the page's first heading has no anchor
+        numbers = self.secnumbers.get(anchor)
+        return ".".join(map(str, numbers)) + self.app.config.html_secnumber_suffix if numbers else ""
+
+    def code_cell(self, node: nodes.container) -> None:
+        self.flush()
+        index = node["cell_index"]
+        source = self.notebook.cells[index]
+        tags = list(source.metadata.get("tags", []))
+        outputs = [c for c in node.children if isinstance(c, nodes.container)
+                   and c.get("nb_element") == "cell_code_output" and c.children]
+        hidden = bool(FOLDED & set(tags)) or (only_checks(source.source) and not outputs)
+        self.add(OutCell("code", source.source, solution=self.in_solution, source_hidden=hidden, tags=tags))
+        for figure in node.findall(nodes.figure):
+            self.write(self.figure_caption(figure))
             self.flush()
 
-    def markdown_cell(self, text: str) -> None:
-        lines = text.split("\n")
-        for block in parse_blocks(lines, 1, self.where):
-            self.top_block(block)
+    def exercise(self, node: nodes.Element) -> None:
+        self.flush()
+        self.write(f"{'#' * min(6, self.level + 1)} {''.join(self.titled(node, 'exercise'))}")
+        for child in node.children[1:]:
+            self.flow(child)
         self.flush()
 
-    def top_block(self, block: Block) -> None:
-        """A block at the top level of a cell: exercises and solutions get cells of their own."""
-        if isinstance(block, Directive) and block.name == "exercise":
-            self.flush()
-            level = min(6, self.section_level + 1)
-            self.write(f"{'#' * level} {self.exercise_title(block)}")
-            self.write("")
-            self.write(self.render_lines(block.body, block.body_line))
-            self.flush()
-        elif isinstance(block, Directive) and block.name == "solution":
-            title = self.solution_title(block)
-            level = min(6, self.section_level + 2)
-            self.heading_cell(f"{'#' * level} {title}", solution=True, collapsed=True)
-            self.in_solution = block.argument
-            self.write(self.render_lines(block.body, block.body_line))
-            self.flush()
-            self.in_solution = None
-            self.after_solution = f"{level}:{title}"
-        elif isinstance(block, Directive) and block.name == "solution-start":
-            if self.in_solution is not None:
-                raise EditionError(f"{self.where(block.line)}: solution-start inside the solution to "
-                                   f"{self.in_solution}")
-            title = self.solution_title(block)
-            level = min(6, self.section_level + 2)
-            self.heading_cell(f"{'#' * level} {title}", solution=True, collapsed=True)
-            self.in_solution = block.argument
-            self.solution_heading = f"{level}:{title}"
-        elif isinstance(block, Directive) and block.name == "solution-end":
-            if self.in_solution is None:
-                raise EditionError(f"{self.where(block.line)}: solution-end without solution-start")
-            self.flush()
-            self.in_solution = None
-            self.after_solution = self.solution_heading
-        elif isinstance(block, Text):
-            for line in block.lines:
-                match = HEADING.match(line)
-                if match:
-                    self.section_level = len(match.group("hashes"))
-            self.write(self.render_text(block, top=True))
+    def solution(self, node: nodes.Element) -> None:
+        self.flush()
+        title = " ".join(self.inline(node[0], links=False).split())
+        level = min(6, self.level + 2)
+        self.in_solution = True
+        self.add(OutCell("markdown", f"{'#' * level} {title}", solution=True, heading_collapsed=True))
+        for child in node.children[1:]:
+            self.flow(child)
+        self.flush()
+        self.in_solution = False
+        self.after_solution = (level, title, node)
+
+    # -- titles and numbers ---------------------------------------------------------------------
+    def number(self, kind: str, node: nodes.Element) -> str:
+        ids = node.get("ids") or [""]
+        found = self.fignumbers.get(kind, {}).get(ids[0])
+        if not found:
+            raise EditionError(f"{self.where(node)}: Sphinx gave the {kind} {ids[0]!r} no number")
+        return ".".join(map(str, found))
+
+    def titled(self, node: nodes.Element, kind: str) -> tuple[str, str]:
+        """("Exercise 5.1", " (title)") / ("Theorem 5.2", " (title)"): the numbered name, the subtitle."""
+        title = node[0] if node.children and isinstance(node[0], nodes.title) else None
+        subtitle = self.inline(title).rstrip() if title is not None else ""
+        if kind == "exercise":
+            name = "Exercise"
+            if _is(node, "exercise_enumerable_node"):
+                name = self.app.config.numfig_format.get("exercise", "Exercise %s") % self.number(kind, node)
         else:
-            self.write(self.render_block(block))
+            name = node["realtype"].title()
+            if node.get("countertype"):
+                name += " " + self.number(node["countertype"], node)
+        if subtitle and not subtitle.startswith(" "):
+            subtitle = " " + subtitle
+        return name, subtitle
 
-    # -- titles ----------------------------------------------------------------------------
-    def exercise_title(self, block: Directive) -> str:
-        rendered = self.page.block("exercise", block.options.get("label"), self.where(block.line))
-        title = caption_number(rendered, "Exercise")
-        if block.argument:
-            title += f" ({self.inline(block.argument, block.line)})"
-        return title
-
-    def solution_title(self, block: Directive) -> str:
-        rendered = self.page.block("solution", None, self.where(block.line))
-        link = rendered.find("p", class_="admonition-title")
-        target = link.find("a") if link else None
-        if target is None or _fragment(target["href"]) != block.argument.lower():
-            raise EditionError(f"{self.where(block.line)}: the site's solution here does not belong to "
-                               f"{block.argument!r}: is the build older than the page? (make book)")
-        return "Solution to " + " ".join(target.get_text().split())
-
-    # -- rendering to Markdown ---------------------------------------------------------------
-    def render_lines(self, lines: list[str], first_line: int) -> str:
-        return "\n".join(self.render_block(b) for b in parse_blocks(lines, first_line, self.where))
-
-    def render_block(self, block: Block) -> str:
-        if isinstance(block, Text):
-            return self.render_text(block)
-        if isinstance(block, Fence):
-            return "\n".join(block.lines)
-        return self.render_directive(block)
-
-    def render_text(self, block: Text, top: bool = False) -> str:
-        """Markdown of a text block; ``top``: outside directives, where headings are sections
-        (numbered as on the site)."""
-        kept: list[str] = []
-        in_math = False
-        for line in block.lines:
-            if line.strip().startswith("$$") or line.strip().endswith("$$"):
-                if line.strip().count("$$") == 1:
-                    in_math = not in_math
-            if not in_math:
-                if TARGET_LINE.match(line) or re.match(r"^%", line) or line.strip() == "+++":
-                    continue
-                heading = HEADING.match(line) if top else None
-                if heading:
-                    level = len(heading.group("hashes"))
-                    number = self.page.heading_number(level)
-                    line = f"{heading.group('hashes')} {number}{heading.group('text')}"
-            kept.append(line)
-        text = "\n".join(kept)
-        text = LABELLED_MATH.sub(lambda m: self.labelled_math(m, block.line), text)
-        return self.inline(text, block.line)
-
-    def labelled_math(self, match: re.Match, line: int) -> str:
-        number = self.page.equation_number(match.group("label"), self.where(line))
-        body = match.group("body").rstrip()
-        return f"$${body} \\tag{{{number}}}\n$$" if "\n" in body else f"$${body} \\tag{{{number}}}$$"
-
-    def render_directive(self, block: Directive) -> str:
-        name = block.name
-        where = self.where(block.line)
-        body = lambda: self.render_lines(block.body, block.body_line)  # noqa: E731
-        if name.startswith("prf:"):
-            kind = name.split(":", 1)[1]
-            if kind == "proof":
-                return proof(body())
-            if kind not in PROOF_TYPES:
-                raise EditionError(f"{where}: directive {{{name}}} is not known to the converter "
-                                   "(book/_ext/editions.py)")
-            rendered = self.page.block(kind, block.options.get("label"), where)
-            title = f"**{caption_number(rendered, kind.capitalize())}**"
-            if block.argument:
-                title += f" ({self.inline(block.argument, block.line)})"
-            return f"{title}\n\n{body()}"
-        if name in ADMONITIONS:
-            label = block.argument if name in ("admonition", "dropdown", "sidebar", "topic", "margin") \
-                else name.capitalize() if name != "seealso" else "See also"
-            label = self.inline(label, block.line) if label else name.capitalize()
-            dropdown = name == "dropdown" or "dropdown" in block.options.get("class", "").split()
-            if dropdown:
-                return f"<details><summary>{label}</summary>\n\n{body()}\n\n</details>"
-            return f"**{label}.**\n\n{body()}" if not label.endswith((".", "?", "!", ":")) \
-                else f"**{label}**\n\n{body()}"
-        if name in CODE_DIRECTIVES:
-            return f"```{block.argument}\n" + "\n".join(block.body) + "\n```"
-        if name == "math":
-            text = "\n".join(block.body).strip()
-            label = block.options.get("label") or block.options.get("name")
-            tag = f" \\tag{{{self.page.equation_number(label, where)}}}" if label else ""
-            return f"$$\n{text}{tag}\n$$"
-        if name == "literalinclude":
-            return self.literalinclude(block, where)
-        if name in ("figure", "image"):
-            return self.figure(block, where)
-        if name in ("epigraph", "pull-quote", "highlights"):
-            return "\n".join(f"> {line}".rstrip() for line in body().split("\n"))
-        if name in ("table", "list-table"):
-            return self.table(block, where, body)
-        if name == "raw" and block.argument.strip() == "html":
-            return "\n".join(block.body)
-        if name in ("exercise", "solution", "solution-start", "solution-end"):
-            raise EditionError(f"{where}: {{{name}}} must stand at the top level of a cell")
-        raise EditionError(f"{where}: directive {{{name}}} is not known to the converter "
-                           "(book/_ext/editions.py): teach it or use another directive")
-
-    def table(self, block: Directive, where: str, body: Callable[[], str]) -> str:
-        """A ``{table}`` (caption + Markdown table) or a ``{list-table}``, numbered as on the site."""
-        if block.name == "list-table":
-            rows = re.split(r"^\* - ", "\n".join(block.body), flags=re.M)[1:]
-            cells = [[" ".join(c.split()) for c in re.split(r"^\s+- ", row, flags=re.M)] for row in rows]
-            if not cells or len({len(r) for r in cells}) != 1:
-                raise EditionError(f"{where}: list-table rows must be `* - a` / `  - b` items, "
-                                   "all of one length")
-            cells = [[self.inline(c, block.line) for c in row] for row in cells]
-            header = int(block.options.get("header-rows", "0") or 0)
-            head = cells[0] if header else [""] * len(cells[0])
-            rest = cells[1:] if header else cells
-            lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-            text = "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rest])
-        else:
-            text = body()
-        rendered = self.page.captioned_table(block.options.get("name")) if block.argument else None
-        number = caption_number(rendered, "") if rendered is not None else ""
-        caption = self.inline(block.argument, block.line) if block.argument else ""
-        title = " ".join(part for part in (f"**{number}**" if number else "", caption) if part)
-        return f"{title}\n\n{text}" if title else text
-
-    def literalinclude(self, block: Directive, where: str) -> str:
-        from sphinx.directives.code import LiteralInclude, LiteralIncludeReader
-
-        page_dir = (self.root / self.docname).parent
-        path = (self.root / block.argument.lstrip("/")) if block.argument.startswith("/") \
-            else page_dir / block.argument
-        if not path.is_file():
-            raise EditionError(f"{where}: literalinclude: no file {path}")
-
-        class _Config:
-            source_encoding = "utf-8-sig"
-            highlight_language = "python"
-
-        options = {}
-        try:  # typed as the directive types them (`:dedent: 4` is a number)
-            for key, value in block.options.items():
-                if key not in ("lineno-start", "lineno-match", "linenos", "emphasize-lines", "caption",
-                               "name", "class", "force"):
-                    options[key] = LiteralInclude.option_spec[key](value or None)
-            text, _ = LiteralIncludeReader(str(path), options, _Config()).read()
-        except Exception as exc:
-            raise EditionError(f"{where}: literalinclude {block.argument}: {exc}") from exc
-        language = block.options.get("language", "python" if path.suffix == ".py" else "")
-        caption = block.options.get("caption")
-        head = f"*{self.inline(caption, block.line)}*\n\n" if caption else ""
-        return f"{head}```{language}\n{text.rstrip()}\n```"
-
-    def figure(self, block: Directive, where: str) -> str:
-        image = self.html_dir / "_images" / Path(block.argument).name
-        if not image.is_file():
-            raise EditionError(f"{where}: {{{block.name}}} {block.argument}: no {image} in the build")
-        url = urljoin(self.page.url, f"{'../' * self.docname.count('/')}_images/{image.name}")
-        alt = block.options.get("alt", "")
-        text = f"![{alt}]({url})"
-        if block.name == "figure" and block.body:
-            caption = self.render_lines(block.body, block.body_line)
-            name = block.options.get("name")
-            number = ""
-            if name:
-                rendered = self.page.article.find(id=name)
-                tag = rendered.find("span", class_="caption-number") if rendered else None
-                number = f"**{tag.get_text().strip()}** " if tag else ""
-            text += f"\n\n{number}{caption}"
+    def figure_caption(self, node: nodes.figure) -> str:
+        caption = next((c for c in node.children if isinstance(c, nodes.caption)), None)
+        text = self.inline(caption) if caption is not None else ""
+        if node.get("ids") and self.fignumbers.get("figure", {}).get(node["ids"][0]):
+            label = self.app.config.numfig_format["figure"] % self.number("figure", node)
+            return f"**{label.strip()}** {text}".strip()
         return text
 
-    # -- inline roles and links ------------------------------------------------------------
-    def inline(self, text: str, line: int) -> str:
-        def replace(match: re.Match) -> str:
-            if match.group("code"):
-                return match.group(0)
-            here = line + text.count("\n", 0, match.start())
-            if match.group("link"):
-                return self.link(match, here)
-            return self.role(match.group("name"), match.group("content"), here)
+    # -- blocks ---------------------------------------------------------------------------------
+    def blocks(self, children: list[nodes.Node]) -> str:
+        return "\n\n".join(text for child in children if (text := self.block(child).strip("\n")))
 
-        return INLINE.sub(replace, text)
+    def block(self, node: nodes.Node) -> str:
+        if isinstance(node, nodes.Element) and node.line:
+            self.current_line = node.line
+        if isinstance(node, nodes.Invisible | nodes.comment | nodes.substitution_definition):
+            return ""
+        if isinstance(node, nodes.paragraph):
+            return self.inline(node)
+        if isinstance(node, nodes.section):
+            if node.children and isinstance(node[0], nodes.title):
+                raise EditionError(f"{self.where(node)}: a section inside a directive")
+            return self.blocks(node.children)
+        if isinstance(node, nodes.bullet_list):
+            return "\n".join("- " + indent(self.blocks(item.children), "  ")[2:] for item in node.children)
+        if isinstance(node, nodes.enumerated_list):
+            start = node.get("start", 1)
+            return "\n".join(f"{start + i}. " + indent(self.blocks(item.children), "   ")[3:]
+                             for i, item in enumerate(node.children))
+        if isinstance(node, nodes.literal_block):
+            language = node.get("language", "")
+            language = {"ipython3": "python", "ipython": "python", "default": "", "none": ""}.get(language,
+                                                                                              language)
+            text = node.astext()
+            fence = "````" if "```" in text else "```"
+            return f"{fence}{language}\n{text.rstrip()}\n{fence}"
+        if isinstance(node, nodes.math_block):
+            tag = ""
+            if node.get("number") is not None and node.get("ids"):
+                tag = f" \\tag{{{self.number('displaymath', node)}}}"
+            return f"$$\n{node.astext().strip()}{tag}\n$$"
+        if isinstance(node, nodes.block_quote):
+            return indent(self.blocks(node.children), "> ")
+        if _is(node, "proof_node"):
+            return proof(self.blocks(node.children))
+        if isinstance(node, nodes.admonition) and "proof" in node.get("classes", []):
+            inner = self.blocks(node.children)  # sphinx-proof's proof: starts with "Proof. "
+            return inner.removeprefix("Proof. ").removeprefix("Proof.")
+        if isinstance(node, nodes.Admonition) and node.get("realtype"):  # sphinx-proof's theorems
+            name, subtitle = self.titled(node, "proof")
+            return f"**{name}**{subtitle}\n\n{self.blocks(node.children[1:])}"
+        if isinstance(node, nodes.Admonition) and not _is(node, "exercise_enumerable_node", "exercise_node",
+                                                          "solution_node"):
+            return self.admonition(node)
+        if isinstance(node, nodes.figure):
+            image = next((c for c in node.findall(nodes.image)), None)
+            shown = self.inline(image) if image is not None else ""
+            return f"{shown}\n\n{self.figure_caption(node)}".strip()
+        if isinstance(node, nodes.image):
+            return self.inline(node)
+        if isinstance(node, nodes.table):
+            return self.table(node)
+        if isinstance(node, nodes.container) and node.get("literal_block"):  # code with a caption
+            caption = next((c for c in node.children if isinstance(c, nodes.caption)), None)
+            code = self.blocks([c for c in node.children if not isinstance(c, nodes.caption)])
+            return f"*{self.inline(caption)}*\n\n{code}" if caption is not None else code
+        if isinstance(node, nodes.rubric):
+            return f"**{self.inline(node)}**"
+        if isinstance(node, nodes.transition):
+            return "---"
+        if isinstance(node, nodes.raw) and "html" in node.get("format", "").split():
+            return node.astext()
+        if isinstance(node, nodes.definition_list):
+            return "\n\n".join(
+                f"**{self.inline(item[0])}**  \n{self.blocks(item[-1].children)}" for item in node.children)
+        if isinstance(node, nodes.compound):
+            return self.blocks(node.children)
+        if isinstance(node, nodes.container) and node.get("nb_element") == "cell_code":
+            raise EditionError(f"{self.where(node)}: a code cell inside a theorem, admonition or list")
+        raise self.unknown(node)
 
-    def link(self, match: re.Match, line: int) -> str:
-        target = match.group("target")
-        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
-            return match.group(0)
-        path, _, fragment = target.partition("#")
-        if match.group("bang"):
-            image = self.html_dir / "_images" / Path(path).name
-            if not image.is_file():
-                raise EditionError(f"{self.where(line)}: image {path}: no {image} in the build")
-            url = urljoin(self.page.url, f"{'../' * self.docname.count('/')}_images/{image.name}")
-            return f"![{match.group('ltext')}]({url})"
-        if not path:
-            url = self.page.url + (f"#{fragment}" if fragment else "")
-        else:
-            url = urljoin(self.page.url, Path(path).with_suffix(".html").as_posix()) \
-                if re.search(r"\.(ipynb|md)$", path) else urljoin(self.page.url, path)
-            if fragment:
-                url += f"#{fragment}"
-        return f"[{self.inline(match.group('ltext'), line)}]({url})"
+    def admonition(self, node: nodes.Admonition) -> str:
+        titled = bool(node.children) and isinstance(node[0], nodes.title)
+        kind = type(node).__name__.replace("seealso", "see also").capitalize()  # note -> Note
+        label = self.inline(node[0]) if titled else kind
+        body = self.blocks(node.children[1:] if titled else node.children)
+        if "dropdown" in node.get("classes", []):
+            return f"<details><summary>{label}</summary>\n\n{body}\n\n</details>"
+        return f"**{label}**\n\n{body}" if label.endswith((".", "?", "!", ":")) else f"**{label}.**\n\n{body}"
 
-    def role(self, name: str, content: str, line: int) -> str:
-        where = self.where(line)
-        if name in ("glue:text", "glue", "glue:", "glue:any", "glue:md"):
-            return self.glue_text(name, content, where)
-        if name in REF_ROLES:
-            return self.reference(name, content, where)
-        if CITE_ROLE.match(name):
-            cite = self.page.cite()
-            if cite is None:
-                raise EditionError(f"{where}: {{{name}}}`{content}` has no citation on the site page")
-            return " ".join(_html_inline(cite, self.page.url).split())
-        if name == "math":
-            return f"${content}$"
-        if name in ("sub", "sup"):
-            return f"<{name}>{content}</{name}>"
-        if name == "abbr":
-            return re.sub(r"\s*\(.*\)$", "", content)
-        if name == "kbd":
-            return f"<kbd>{content}</kbd>"
-        if name in ("code", "literal", "samp", "file", "command", "py:func", "py:class", "py:mod",
-                    "py:meth", "py:attr", "py:obj", "func", "class", "mod", "meth", "attr", "obj"):
-            return f"`{content}`"
-        if name in ("emphasis",):
-            return f"*{content}*"
-        if name in ("strong",):
-            return f"**{content}**"
-        raise EditionError(f"{where}: role {{{name}}} is not known to the converter "
-                           "(book/_ext/editions.py)")
+    def table(self, node: nodes.table) -> str:
+        title = next((c for c in node.children if isinstance(c, nodes.title)), None)
+        group = next(c for c in node.children if isinstance(c, nodes.tgroup))
+        rows = []
+        for part in group.children:
+            if isinstance(part, nodes.thead | nodes.tbody):
+                for row in part.children:
+                    rows.append([self.blocks(entry.children).replace("\n", " ").replace("|", "\\|")
+                                 for entry in row.children])
+        head = bool(group.children) and any(isinstance(p, nodes.thead) for p in group.children)
+        width = max(len(r) for r in rows) if rows else 0
+        header = rows[0] if head else [""] * width
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * width]
+        lines += ["| " + " | ".join(row) + " |" for row in (rows[1:] if head else rows)]
+        caption = self.inline(title) if title is not None else ""
+        if node.get("ids") and self.fignumbers.get("table", {}).get(node["ids"][0]):
+            label = self.app.config.numfig_format["table"] % self.number("table", node)
+            caption = f"**{label.strip()}** {caption}"
+        return (caption.strip() + "\n\n" if caption.strip() else "") + "\n".join(lines)
 
-    def glue_text(self, name: str, content: str, where: str) -> str:
-        # as myst-nb reads it: `name:format`, the format defaulting to "s"
-        key, fmt = content.rsplit(":", 1) if ":" in content else (content, "s")
-        doc, _, key = key.rpartition("::")
-        outputs = self.glue if not doc else self.glue_of(doc)
-        if key not in outputs:
-            raise EditionError(f"{where}: glue name {key!r} is used but no cell of "
-                               f"{doc or self.docname} glues it")
-        data = outputs[key].get("data", {})
-        if name == "glue:md":
-            if "text/markdown" not in data:
-                raise EditionError(f"{where}: glue {key!r} has no text/markdown to paste")
-            return str(data["text/markdown"]).strip()
-        if "text/plain" not in data:
-            raise EditionError(f"{where}: glue {key!r} has no text/plain value; the converter "
-                               "pastes only text")
-        if name != "glue:text" and set(data) - {"text/plain"}:
-            raise EditionError(f"{where}: {{{name}}}`{content}` pastes a rich output; use glue:text")
-        try:
-            value = format_plain_text(data["text/plain"], fmt)
-        except Exception as exc:
-            raise EditionError(f"{where}: glue {key!r} cannot be formatted as {fmt!r}: {exc}") from exc
-        return MARKDOWN_SPECIAL.sub(r"\\\1", value)
+    # -- inline ---------------------------------------------------------------------------------
+    def inline(self, node: nodes.Node, links: bool = True) -> str:
+        return "".join(self.span(child, links) for child in node.children)
 
-    def reference(self, name: str, content: str, where: str) -> str:
-        explicit = EXPLICIT.match(content)
-        target = (explicit.group("target") if explicit else content).strip()
-        target = target.lstrip("~!")
-        if name == "eq":
-            wanted = f"equation-{target}".lower()
+    def span(self, node: nodes.Node, links: bool) -> str:
+        if isinstance(node, nodes.Text):
+            return escape(node.astext())
+        if isinstance(node, nodes.math):
+            return f"${node.astext().strip()}$"
+        if isinstance(node, nodes.literal):
+            text = node.astext()
+            return f"`` {text} ``" if "`" in text else f"`{text}`"
+        if isinstance(node, nodes.emphasis):
+            return f"*{self.inline(node, links)}*"
+        if isinstance(node, nodes.strong):
+            return f"**{self.inline(node, links)}**"
+        if isinstance(node, addnodes.download_reference) and node.get("filename"):
+            url = urljoin(self.page_url, "../" * self.docname.count("/") + "_downloads/" + node["filename"])
+            return f"[{self.inline(node, False).strip()}]({url})" if links else self.inline(node, False)
+        if isinstance(node, nodes.reference):
+            text = self.inline(node, False)
+            return f"[{text.strip()}]({self.url(node)})" if links else text
+        if isinstance(node, addnodes.pending_xref):
+            raise EditionError(f"{self.where(node)}: the reference {node.get('reftarget')!r} is unresolved")
+        if isinstance(node, nodes.subscript | nodes.superscript):
+            tag = "sub" if isinstance(node, nodes.subscript) else "sup"
+            return f"<{tag}>{self.inline(node, links)}</{tag}>"
+        if isinstance(node, nodes.image):
+            uri = node["uri"]
+            up = "../" * self.docname.count("/")
+            url = uri if urlsplit(uri).scheme else urljoin(
+                self.page_url, f"{up}_images/{self.images.get(uri, Path(uri).name)}")
+            return f"![{escape(node.get('alt', ''))}]({url})"
+        if isinstance(node, nodes.raw) and "html" in node.get("format", "").split():
+            return node.astext()
+        if isinstance(node, nodes.target | nodes.Invisible):
+            return ""
+        if isinstance(node, nodes.inline | nodes.abbreviation | nodes.title_reference | nodes.caption
+                      | nodes.title | nodes.term | addnodes.literal_emphasis | addnodes.literal_strong):
+            return self.inline(node, links)
+        if isinstance(node, nodes.problematic | nodes.system_message):
+            raise EditionError(f"{self.where(node)}: the build left an error here: {node.astext()[:80]!r}")
+        raise self.unknown(node)
 
-            def matches(a: Tag) -> bool:
-                return _fragment(a["href"]) == wanted
-        elif name in ("doc", "std:doc"):
-            page = urljoin(self.page.url, (re.sub(r"\.(ipynb|md)$", "", target) + ".html")
-                           if not target.startswith("/") else
-                           "../" * self.docname.count("/") + target.lstrip("/") + ".html")
+    def url(self, node: nodes.reference) -> str:
+        if node.get("refuri"):
+            return urljoin(self.page_url, node["refuri"])
+        if node.get("refid"):
+            return f"{self.page_url}#{node['refid']}"
+        raise EditionError(f"{self.where(node)}: a link without a target")
 
-            def matches(a: Tag) -> bool:
-                return self.page.absolute(a["href"]).split("#")[0] == page
-        elif name == "term":
-            wanted = "term-" + re.sub(r"[^a-z0-9]+", "-", target.lower()).strip("-")
 
-            def matches(a: Tag) -> bool:
-                term = a.find(class_="std-term")
-                return _fragment(a["href"]) == wanted or (
-                    term is not None and " ".join(term.get_text().split()).lower() == target.lower())
-        else:
-            wanted = target.lower()
-
-            def matches(a: Tag) -> bool:
-                return _fragment(a["href"]) == wanted
-        rendered = self.page.link(matches)
-        if rendered is None:
-            raise EditionError(f"{where}: {{{name}}}`{content}` has no link on the site page: is the "
-                               "build older than the page? (make book)")
-        text = " ".join(_html_inline(rendered, self.page.url).split())
-        inner = re.sub(r"^\[(.*)\]\(.*\)$", r"\1", text, flags=re.S)
-        return f"[{inner.strip()}]({self.page.absolute(rendered['href'])})"
+def _is(node: nodes.Node, *names: str) -> bool:
+    """Is ``node`` one of these node classes of sphinx-exercise or sphinx-proof (by class name:
+    the writer needs them only where they are installed)?"""
+    return type(node).__name__ in names
 
 
 # --------------------------------------------------------------------------------------------
@@ -915,16 +581,12 @@ class PageConverter:
 # --------------------------------------------------------------------------------------------
 
 
-def _cell_id(slug: str, index: int) -> str:
-    return f"{slug}-{index:03d}"[-64:]
-
-
 def to_notebook(cells: list[OutCell], source: nbformat.NotebookNode, slug: str,
                 with_solutions: bool) -> nbformat.NotebookNode:
     notebook = nbformat.v4.new_notebook()
     collapsed: list[str] = []
     for index, cell in enumerate(c for c in cells if with_solutions or not c.solution):
-        cell_id = _cell_id(slug, index)
+        cell_id = f"{slug}-{index:03d}"[-64:]
         metadata: dict = {"id": cell_id}
         if cell.kind == "markdown":
             new = nbformat.v4.new_markdown_cell(cell.source, id=cell_id)
@@ -960,48 +622,55 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def convert_page(docname: str, build_dir: Path, root: Path = ROOT) -> dict[str, str]:
-    """The editions of one page, as notebook JSON text by edition name."""
-    html_dir = build_dir / "html"
-    executed_path = build_dir / "jupyter_execute" / f"{docname}.ipynb"
-    html_path = html_dir / f"{docname}.html"
-    for needed in (executed_path, html_path):
-        if not needed.is_file():
-            raise EditionError(f"{docname}: no {needed}: build the book first (make book)")
-    source = nbformat.read(root / f"{docname}.ipynb", as_version=4)
-    executed = nbformat.read(executed_path, as_version=4)
-    page = RenderedPage(html_path, site_url(root) + f"{docname}.html")
-
-    def glue_of(other: str) -> dict:
-        doc = (Path(docname).parent / other).as_posix() if not other.startswith("/") else other[1:]
-        doc = re.sub(r"\.(ipynb|md)$", "", doc)
-        if not (build_dir / "jupyter_execute" / f"{doc}.ipynb").is_file():
-            raise EditionError(f"{docname}: glue from {other}, which the build did not execute")
-        return load_glue(build_dir, doc)
-
-    cells = PageConverter(docname, source, executed, page, root, html_dir,
-                          load_glue(build_dir, docname), glue_of).convert()
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", edition_name(docname, root))
-    return {
-        edition: nbformat.writes(to_notebook(cells, source, slug, edition == "full")) + "\n"
-        for edition in EDITIONS
-    }
+def page_editions(app: Sphinx, docname: str) -> dict[str, str]:
+    """The editions of one page, as notebook JSON text by edition name (only the student edition
+    in a build that hides the solutions)."""
+    source = nbformat.read(app.env.doc2path(docname), as_version=4)
+    doctree = app.env.get_and_resolve_doctree(docname, app.builder)
+    cells = PageWriter(app, docname, source, descent_config.from_sphinx(app.config)).convert(doctree)
+    slug = "".join(c if c.isalnum() or c in "_-" else "-" for c in edition_name(docname, app.config.root_doc))
+    hidden = getattr(app.config, "hide_solutions", False)
+    return {edition: nbformat.writes(to_notebook(cells, source, slug, edition == "full")) + "\n"
+            for edition in EDITIONS if not (hidden and edition == "full")}
 
 
-def build_editions(build_dir: Path, root: Path = ROOT) -> list[Path]:
-    """Write both editions of every notebook page; return the files that changed. The download
-    button of each built page gets the full edition too."""
-    changed: list[Path] = []
-    for docname in notebook_pages(root):
-        texts = convert_page(docname, build_dir, root)
-        name = edition_name(docname, root)
+def write_editions(app: Sphinx, exception: Exception | None) -> None:
+    """At the end of an HTML build: both editions of every notebook page of the site map into
+    ``<build>/notebooks/<edition>/``, and the page's download (``_sources/``) the edition it offers."""
+    if exception is not None or app.builder.format != "html":
+        return
+    site_map = getattr(app.env, "external_site_map", None)
+    if site_map is None:
+        raise ExtensionError("editions: no sphinx-external-toc site map (is this a Jupyter Book build?)")
+    pages = [d for d in site_order(site_map) if d in app.env.found_docs
+             and app.env.doc2path(d).endswith(".ipynb")]
+    build_dir = Path(app.outdir).parent
+    problems, changed = [], 0
+    for docname in pages:
+        try:
+            texts = page_editions(app, docname)
+        except EditionError as exc:
+            problems.append(str(exc))
+            continue
+        name = edition_name(docname, app.config.root_doc)
         for edition, text in texts.items():
-            path = build_dir / "notebooks" / edition / f"{name}.ipynb"
-            if write_if_changed(path, text):
-                changed.append(path)
-        # the page's ".ipynb" download button serves _sources/<page>.ipynb
-        write_if_changed(build_dir / "html" / "_sources" / f"{docname}.ipynb", texts["full"])
-    return changed
+            changed += write_if_changed(build_dir / "notebooks" / edition / f"{name}.ipynb", text)
+        offered = texts.get("full", texts["student"])
+        write_if_changed(Path(app.outdir) / "_sources" / f"{docname}.ipynb", offered)
+    if problems:
+        raise ExtensionError("the Jupyter editions cannot be written:\n" + "\n".join(problems))
+    print(f"editions: {len(pages)} pages, {changed} notebooks rewritten in {build_dir / 'notebooks'}")
+
+
+def setup(app: Sphinx) -> dict:
+    # after descent_editions' handler, which strips the student site's Markdown downloads
+    app.connect("build-finished", write_editions, priority=600)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+# --------------------------------------------------------------------------------------------
+# The notebooks branch
+# --------------------------------------------------------------------------------------------
 
 
 def lay_out_branch(build_dir: Path, target: Path, root: Path = ROOT, edition_kind: str = "full") -> None:
@@ -1015,7 +684,7 @@ def lay_out_branch(build_dir: Path, target: Path, root: Path = ROOT, edition_kin
     for docname in notebook_pages(root):
         edition = build_dir / "notebooks" / edition_kind / f"{edition_name(docname, root)}.ipynb"
         if not edition.is_file():
-            raise EditionError(f"no {edition}: run `python book/_ext/editions.py` first")
+            raise EditionError(f"no {edition}: build the book first (make book)")
         (target / docname).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(edition, target / f"{docname}.ipynb")
     for name in BRANCH_FILES:
@@ -1028,29 +697,21 @@ def lay_out_branch(build_dir: Path, target: Path, root: Path = ROOT, edition_kin
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "branch"],
-                        help="build: write the editions (default); branch: lay out the notebooks branch")
-    parser.add_argument("target", nargs="?", help="for `branch`: the folder to fill")
+    parser = argparse.ArgumentParser(description="Lay out the notebooks branch from the last build "
+                                     "(the build itself writes the editions).")
+    parser.add_argument("command", choices=["branch"])
+    parser.add_argument("target", help="the folder to fill")
     parser.add_argument("--build-dir", type=Path, default=ROOT / "_build",
                         help="the jupyter-book build folder (default: _build)")
     parser.add_argument("--edition", choices=EDITIONS, default="full",
-                        help="for `branch`: which editions the branch holds (default: full)")
+                        help="which editions the branch holds (default: full)")
     args = parser.parse_args(argv)
     try:
-        if args.command == "branch":
-            if not args.target:
-                parser.error("branch needs the folder to fill")
-            lay_out_branch(args.build_dir, Path(args.target), edition_kind=args.edition)
-            print(f"notebooks branch laid out in {args.target}")
-            return 0
-        changed = build_editions(args.build_dir)
+        lay_out_branch(args.build_dir, Path(args.target), edition_kind=args.edition)
     except EditionError as exc:
         print(f"editions: {exc}", file=sys.stderr)
         return 1
-    pages = len(notebook_pages())
-    print(f"editions: {pages} pages, {len(changed)} notebooks rewritten under "
-          f"{args.build_dir / 'notebooks'}")
+    print(f"notebooks branch laid out in {args.target}")
     return 0
 
 

@@ -1,0 +1,2 @@
+def factor(eta: float) -> float:
+    return abs(1 - eta)
