@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
@@ -63,12 +64,18 @@ def test_every_toc_entry_is_a_page():
 
 
 @pytest.mark.parametrize("path", PAGES, ids=page_id)
-def test_colab_cell_installs_this_repository(path):
-    """Colab fetches one notebook; its hidden first cell installs lessons_src from _config.yml's URL."""
+def test_setup_cell_is_hidden_and_names_no_repository(path):
+    """The hidden first cell only imports lessons_src: the Jupyter editions replace it with an
+    install cell made at build time from repository.url of _config.yml (book/_ext/editions.py),
+    so a fork changes that one line and no notebook."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    import editions
+
     first = nbformat.read(path, as_version=4).cells[0]
-    assert "remove-cell" in first.metadata.get("tags", []), "the install cell must be hidden"
-    assert f"git+{CONFIG['repository']['url']}" in first.source, (
-        "the install cell does not name repository.url from _config.yml (forks: update both)"
+    assert "remove-cell" in first.metadata.get("tags", []), "the setup cell must be hidden"
+    assert editions.is_setup_cell(first, 0), "the first cell must be the setup cell (imports lessons_src)"
+    assert "git+" not in first.source and CONFIG["repository"]["url"] not in first.source, (
+        "the setup cell names the repository: the editions make the install cell from _config.yml"
     )
 
 

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import matplotlib
-import nbformat
 import pytest
 
 matplotlib.use("Agg")
@@ -28,8 +27,7 @@ import editions  # noqa: E402
 
 
 def _cell() -> str:
-    source = nbformat.read(ROOT / "book" / "ch01_step_too_far.ipynb", as_version=4).cells[0].source
-    return editions.setup_cell(source, "book/ch01_step_too_far")
+    return editions.setup_cell("book/ch01_step_too_far")
 
 
 def test_setup_cell_is_silent_where_the_package_is_importable():

@@ -79,11 +79,12 @@ def otter_requirement() -> str:
 
 
 def repository_url() -> str:
-    """``repository.url`` from ``_config.yml`` (the one place that names the repository)."""
-    match = re.search(r"^repository:\s*\n\s+url:\s*(\S+)", (REPO / "_config.yml").read_text(), re.M)
-    if not match:
-        raise RuntimeError("no repository.url in _config.yml")
-    return match.group(1)
+    """``repository.url`` from ``_config.yml`` (the one place that names the repository), as
+    book/_ext/descent_config.py reads it for the whole course."""
+    sys.path.insert(0, str(REPO / "book" / "_ext"))
+    import descent_config
+
+    return descent_config.from_config_yml(REPO / "_config.yml").repository_url
 
 
 def pinned_commit() -> str:

@@ -5,19 +5,19 @@ of ``_config.yml`` with sphinx-exercise's ``hide_solutions: true`` (``make stude
 with it). sphinx-exercise drops ``{solution}`` blocks itself but, for a gated solution
 (``{solution-start}`` ... ``{solution-end}``), only the opening directive: this extension removes
 everything up to the matching ``{solution-end}`` (the solution's text and code cells). After the
-build it also rewrites the notebooks and pages offered for download (``_sources/``) without their
-solutions, so that the solutions are nowhere in the student site.
+build it also rewrites the Markdown pages offered for download (``_sources/``) without their
+solutions (a notebook page's download is its student edition, written by ``editions.py``), so
+that the solutions are nowhere in the student site.
 
 **Printing** (every HTML build): a print style sheet (``static/descent-print.css``) and, under
 every slider, a line shown only on paper: "Interactive figure: move the slider at <page URL>".
-The page URL starts with ``descent_site_url`` (default: the GitHub Pages address of
-``repository.url``, ``https://OWNER.github.io/REPO/``).
+The page URL starts with ``descent_site_url`` (default: ``html.baseurl``, else the GitHub Pages
+address of ``repository.url``, ``https://OWNER.github.io/REPO/``; see ``descent_config.py``).
 """
 
 from __future__ import annotations
 
 import html
-import json
 import re
 import sys
 from pathlib import Path
@@ -27,6 +27,9 @@ from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
 from sphinx_exercise.directive import SolutionStartDirective
 from sphinx_exercise.nodes import solution_end_node
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import descent_config
 
 STATIC = Path(__file__).resolve().parent / "static"
 WIDGET_VIEW = re.compile(r'(<script type="application/vnd\.jupyter\.widget-view\+json">.*?</script>)', re.S)
@@ -105,29 +108,11 @@ def strip_solutions(text: str, in_gate: bool = False) -> tuple[str, bool]:
     return "".join(kept), in_gate
 
 
-def strip_notebook(notebook: dict) -> dict:
-    """The notebook without solutions: solution blocks and every cell inside a gated solution."""
-    cells = []
-    in_gate = False
-    for cell in notebook["cells"]:
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        if cell["cell_type"] == "markdown":
-            source, in_gate_after = strip_solutions(source, in_gate)
-            if source.strip() or not (in_gate or in_gate_after):
-                cells.append({**cell, "source": source})
-            in_gate = in_gate_after
-        elif not in_gate:
-            cells.append(cell)
-    return {**notebook, "cells": cells}
-
-
 def _strip_sources(outdir: Path) -> None:
+    """The Markdown pages' downloads without solutions (a notebook page's download is its student
+    edition, which editions.py writes from the doctree the solutions were taken out of)."""
     for path in (outdir / "_sources").rglob("*"):
-        if path.suffix == ".ipynb":
-            notebook = json.loads(path.read_text(encoding="utf-8"))
-            path.write_text(json.dumps(strip_notebook(notebook), indent=1, ensure_ascii=False) + "\n",
-                            encoding="utf-8")
-        elif path.suffix in {".md", ".txt"} and path.is_file():
+        if path.suffix in {".md", ".txt"} and path.is_file():
             path.write_text(strip_solutions(path.read_text(encoding="utf-8"))[0], encoding="utf-8")
 
 
@@ -135,16 +120,8 @@ def _strip_sources(outdir: Path) -> None:
 
 
 def site_url(app: Sphinx) -> str:
-    """The public address of the site, ending with a slash."""
-    if app.config.descent_site_url:
-        return app.config.descent_site_url.rstrip("/") + "/"
-    if app.config.html_baseurl:
-        return app.config.html_baseurl.rstrip("/") + "/"
-    repository = getattr(app.config, "html_theme_options", {}).get("repository_url", "")
-    match = re.match(r"https://github\.com/([^/]+)/([^/]+?)/?$", repository or "")
-    if match:
-        return f"https://{match.group(1)}.github.io/{match.group(2)}/"
-    return ""
+    """The public address of the site, ending with a slash (descent_config.py makes it)."""
+    return descent_config.from_sphinx(app.config).site_url
 
 
 def _add_print_notes(app: Sphinx, outdir: Path) -> None:
