@@ -272,8 +272,9 @@ class PageWriter:
             level, title, node = self.after_solution
             heading = cell.source.split(" ", 1)[0] if cell.kind == "markdown" else ""
             if not heading or set(heading) != {"#"} or len(heading) > level:
-                raise EditionError(f"{self.where(node)}: the text after the solution ({title}) does not "
-                                   "start with a heading; in Jupyter the folded solution would hide it")
+                raise EditionError(f"{self.where(node)}: what follows the solution ({title}), "
+                                   f"{cell.source[:60]!r}, does not start with a heading; in Jupyter the "
+                                   "folded solution would hide it")
             self.after_solution = None
         self.cells.append(cell)
 
@@ -292,11 +293,14 @@ class PageWriter:
         self.next_cell = max(self.next_cell, cell + (1 if isinstance(node, nodes.container) else 0))
 
     def removed_cell(self, index: int) -> None:
+        """A code cell the site removed. One right after a solution, before the next node, closes
+        that solution (the checks at the end of a gated solution): it goes with it."""
         source = self.notebook.cells[index]
         if source.cell_type == "code" and "remove-cell" in source.metadata.get("tags", []) \
                 and not is_setup_cell(source, index):
             self.flush()
-            self.add(OutCell("code", source.source, solution=self.in_solution, source_hidden=True,
+            closes_solution = self.in_solution or self.after_solution is not None
+            self.add(OutCell("code", source.source, solution=closes_solution, source_hidden=True,
                              tags=list(source.metadata.get("tags", []))))
 
     # -- the page -------------------------------------------------------------------------------
