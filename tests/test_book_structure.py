@@ -8,37 +8,28 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from sphinx_external_toc.parsing import parse_toc_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import editions  # noqa: E402
+
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+#: The table of contents as sphinx-external-toc (which the build runs) parses it.
+SITE_MAP = parse_toc_yaml(ROOT / "_toc.yml")
 NOTEBOOKS = sorted((ROOT / "book").glob("ch*.ipynb"))
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 
 
-def toc_files(node: object) -> list[str]:
-    """Every ``file:`` of the table of contents, in order, at any depth (parts, sections)."""
-    if isinstance(node, dict):
-        own = [node["file"]] if "file" in node else []
-        return own + [f for key, value in node.items() if key != "file" for f in toc_files(value)]
-    if isinstance(node, list):
-        return [f for item in node for f in toc_files(item)]
-    return []
+def toc_files() -> list[str]:
+    """Every page of the table of contents but the root, in reading order (parts, sections)."""
+    return editions.site_order(SITE_MAP)[1:]
 
 
 def chapter_pages(path: Path) -> list[Path]:
     """A chapter's notebook, then the notebooks of its sub-pages (``sections:`` of its toc entry)."""
-
-    def entry(node: object) -> dict | None:
-        if isinstance(node, dict):
-            if node.get("file") == f"book/{path.stem}":
-                return node
-            node = list(node.values())
-        if isinstance(node, list):
-            return next((found for item in node if (found := entry(item)) is not None), None)
-        return None
-
-    sections = toc_files((entry(TOC) or {}).get("sections", []))
+    docname = f"book/{path.stem}"
+    sections = SITE_MAP[docname].child_files() if docname in SITE_MAP else []
     return [path, *(ROOT / f"{f}.ipynb" for f in sections if (ROOT / f"{f}.ipynb").is_file())]
 
 
@@ -51,16 +42,17 @@ def page_id(path: Path) -> str:
 
 
 def test_toc_and_notebooks_agree():
-    listed = {f for f in toc_files(TOC) if Path(f).name.startswith("ch")}
+    listed = {f for f in toc_files() if Path(f).name.startswith("ch")}
     present = {f"book/{path.stem}" for path in NOTEBOOKS}
     assert listed == present, f"in the toc only: {listed - present}; on disk only: {present - listed}"
 
 
 def test_every_toc_entry_is_a_page():
-    files = [TOC["root"], *toc_files(TOC)]
+    files = editions.site_order(SITE_MAP)
     missing = [f for f in files if not any((ROOT / f).with_suffix(s).is_file() for s in (".md", ".ipynb"))]
     assert not missing, f"listed in _toc.yml but not on disk: {missing}"
-    assert len(files) == len(set(files)), "a page is listed twice in _toc.yml"
+    # a page listed twice already failed above: parse_toc_yaml rejects it (MalformedError)
+    assert len(files) == len(SITE_MAP), "a page of _toc.yml is not reachable from its root"
 
 
 @pytest.mark.parametrize("path", PAGES, ids=page_id)
@@ -68,9 +60,6 @@ def test_setup_cell_is_hidden_and_names_no_repository(path):
     """The hidden first cell only imports lessons_src: the Jupyter editions replace it with an
     install cell made at build time from repository.url of _config.yml (book/_ext/editions.py),
     so a fork changes that one line and no notebook."""
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
-    import editions
-
     first = nbformat.read(path, as_version=4).cells[0]
     assert "remove-cell" in first.metadata.get("tags", []), "the setup cell must be hidden"
     assert editions.is_setup_cell(first, 0), "the first cell must be the setup cell (imports lessons_src)"
