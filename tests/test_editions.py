@@ -301,26 +301,31 @@ def test_fixture_download_is_the_full_edition_and_a_rebuild_rewrites_nothing(fix
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in notebooks.rglob("*.ipynb")} == before
 
 
-def _with_cell(source: Path, target: Path, markdown: str) -> Path:
-    """A copy of the fixture whose page two ends with one more Markdown cell."""
+def _with_cells(source: Path, target: Path, markdown: list[str]) -> Path:
+    """A copy of the fixture whose page two ends with more Markdown cells."""
     shutil.copytree(source, target)
     notebook = nbformat.read(target / "two.ipynb", as_version=4)
-    notebook.cells.append(nbformat.v4.new_markdown_cell(markdown))
+    notebook.cells += [nbformat.v4.new_markdown_cell(text) for text in markdown]
     nbformat.write(notebook, target / "two.ipynb")
     return target
 
 
-@pytest.mark.parametrize(("markdown", "message"), [
-    ("```{topic} A topic\nA docutils topic, which the writer does not know.\n```", r"topic is not known"),
-    ("A footnote citation {footcite:p}`polyak1964`.", r"footnote_reference is not known"),
-])
-def test_an_unknown_directive_or_role_stops_the_build_with_page_and_line(tmp_path, markdown, message):
-    book = _with_cell(FIXTURE, tmp_path / "source", "## More\n\n" + markdown)
+def test_an_unknown_directive_or_role_stops_the_build_with_page_and_line(tmp_path):
+    """A directive (topic) and a role (footcite) the writer does not know: one build names both,
+    each with its page, cell and line."""
+    unknown = {
+        "```{topic} A topic\nA docutils topic, which the writer does not know.\n```": "topic",
+        "A footnote citation {footcite:p}`polyak1964`.": "footnote_reference",
+    }
+    cells = [f"## More {i}\n\n{text}" for i, text in enumerate(unknown)]
+    book = _with_cells(FIXTURE, tmp_path / "source", cells)
     result = build_book(book, tmp_path / "book")
-    cell = len(nbformat.read(book / "two.ipynb", as_version=4).cells)
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert re.search(rf"two\.ipynb, cell {cell}, line 3: {message}", output), output[-6000:]
+    first = len(nbformat.read(book / "two.ipynb", as_version=4).cells) - len(unknown) + 1
+    for offset, name in enumerate(unknown.values()):
+        assert re.search(rf"two\.ipynb, cell {first + offset}, line 3: {name} is not known", output), \
+            output[-6000:]
 
 
 def test_an_unchanged_edition_is_not_rewritten(tmp_path):
@@ -382,6 +387,25 @@ def test_site_and_editions_agree(docname):
     problems = compare(HTML / f"{docname}.html", descent_config.from_config_yml().page(docname),
                        nbformat.read(edition_path(docname), as_version=4))
     assert problems == [], "\n".join(problems)
+
+
+#: What `make student-site` builds: the site without solutions, with its own student editions.
+STUDENT_BUILD = BUILD / "student" / "_build"
+
+
+@pytest.mark.skipif(not (STUDENT_BUILD / "notebooks" / "student").is_dir(),
+                    reason="no student site: run `make student-site` first")
+@pytest.mark.parametrize("docname", PAGES)
+def test_student_site_and_its_editions_agree(docname):
+    """The student site's pages and the student editions its build wrote (which its download
+    button offers) agree as the full ones do, and hold no solution."""
+    edition = STUDENT_BUILD / "notebooks" / "student" / f"{editions.edition_name(docname, ROOT)}.ipynb"
+    where = descent_config.from_config_yml(BUILD / "student" / "_config.yml")
+    notebook = nbformat.read(edition, as_version=4)
+    problems = compare(STUDENT_BUILD / "html" / f"{docname}.html", where.page(docname), notebook)
+    assert problems == [], "\n".join(problems)
+    assert (STUDENT_BUILD / "html" / "_sources" / f"{docname}.ipynb").read_bytes() == edition.read_bytes()
+    assert not any("Solution to" in cell.source for cell in notebook.cells)
 
 
 @needs_build

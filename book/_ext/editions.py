@@ -226,6 +226,7 @@ class PageWriter:
         self.after_solution: tuple[int, str, nodes.Node] | None = None
         self.images = getattr(app.builder, "images", {})
         self.current_line: int | None = None  # of the block being written
+        self.problems: list[str] = []
 
     # -- locations ----------------------------------------------------------------------------
     def line_of(self, node: nodes.Node) -> int | None:
@@ -251,10 +252,11 @@ class PageWriter:
             return f"{self.docname}.ipynb, cell {line // LINES_PER_CELL}, line {line % LINES_PER_CELL - 1}"
         return f"{self.docname}.ipynb" + (f", line {line}" if line else "")
 
-    def unknown(self, node: nodes.Node, what: str = "") -> EditionError:
-        name = what or type(node).__name__
-        return EditionError(f"{self.where(node)}: {name} is not known to the edition writer "
-                            f"(book/_ext/editions.py): teach it or use another directive or role")
+    def unknown(self, node: nodes.Node) -> str:
+        """Note a node the writer does not know (all of a page's are reported, then the build stops)."""
+        self.problems.append(f"{self.where(node)}: {type(node).__name__} is not known to the edition "
+                             "writer (book/_ext/editions.py): teach it or use another directive or role")
+        return ""
 
     # -- output ---------------------------------------------------------------------------------
     def write(self, text: str) -> None:
@@ -316,6 +318,8 @@ class PageWriter:
         while self.next_cell < len(self.notebook.cells):
             self.removed_cell(self.next_cell)
             self.next_cell += 1
+        if self.problems:
+            raise EditionError("\n".join(self.problems))
         return self.cells
 
     def flow(self, node: nodes.Node) -> None:
@@ -491,7 +495,7 @@ class PageWriter:
             return self.blocks(node.children)
         if isinstance(node, nodes.container) and node.get("nb_element") == "cell_code":
             raise EditionError(f"{self.where(node)}: a code cell inside a theorem, admonition or list")
-        raise self.unknown(node)
+        return self.unknown(node)
 
     def admonition(self, node: nodes.Admonition) -> str:
         titled = bool(node.children) and isinstance(node[0], nodes.title)
@@ -564,7 +568,7 @@ class PageWriter:
             return self.inline(node, links)
         if isinstance(node, nodes.problematic | nodes.system_message):
             raise EditionError(f"{self.where(node)}: the build left an error here: {node.astext()[:80]!r}")
-        raise self.unknown(node)
+        return self.unknown(node)
 
     def url(self, node: nodes.reference) -> str:
         if node.get("refuri"):
