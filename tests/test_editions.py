@@ -270,7 +270,8 @@ def test_fixture_solutions_fold_and_the_student_edition_has_none(fixture_build):
     assert full.metadata["colab"]["collapsed_sections"] == [c.metadata["id"] for c in headings]
     full_text = "\n".join(c.source for c in full.cells)
     student_text = "\n".join(c.source for c in student.cells)
-    for secret in ("one step lands on the minimum", "The factor, computed", "factor = abs(1 - 1.0)"):
+    for secret in ("one step lands on the minimum", "The factor, computed", "factor = abs(1 - 1.0)",
+                   "assert factor == 0.0"):  # the last, a hidden check inside the gated solution
         assert secret in full_text and secret not in student_text
     assert "Solution to" not in student_text
     assert "### Exercise 1.1 (Shrinking)" in student_text and "### Exercise 1.2" in student_text
@@ -284,6 +285,7 @@ def test_fixture_student_site_offers_the_student_edition(fixture_student_build):
     edition = fixture_student_build / "_build" / "notebooks" / "student" / "one.ipynb"
     assert offered == edition.read_text(encoding="utf-8")
     assert "Exercise 1.2" in offered and "Solution" not in offered and "lands on the minimum" not in offered
+    assert "assert factor" not in offered, "a hidden check of a gated solution outlived the solution"
     assert not (fixture_student_build / "_build" / "notebooks" / "full").exists()
 
 

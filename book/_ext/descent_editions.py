@@ -25,7 +25,7 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
-from sphinx_exercise.directive import SolutionStartDirective
+from sphinx_exercise.directive import SolutionEndDirective, SolutionStartDirective
 from sphinx_exercise.nodes import solution_end_node
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,13 +44,41 @@ class HiddenSolution(nodes.Element):
 
 
 class HiddenGateSolutionStart(SolutionStartDirective):
-    """``solution-start`` that leaves a marker when solutions are hidden."""
+    """``solution-start`` that leaves a marker when solutions are hidden, and notes where the
+    gate opens (``env.descent_gates``)."""
 
     def run(self) -> list[nodes.Node]:
         result = super().run()
+        gates = self.env.descent_gates.setdefault(self.env.docname, [])
+        gates.append((self.lineno, None))
         if self.env.app.config.hide_solutions:
             return [HiddenSolution()]
         return result
+
+
+class GateSolutionEnd(SolutionEndDirective):
+    """``solution-end`` that notes where the gate closes: ``env.descent_gates[docname]`` lists the
+    (start, end) source lines of a page's gated solutions, so that the Jupyter editions
+    (editions.py) know which cells, the hidden ones too, belong to a solution."""
+
+    def run(self) -> list[nodes.Node]:
+        gates = self.env.descent_gates.get(self.env.docname)
+        if gates and gates[-1][1] is None:
+            gates[-1] = (gates[-1][0], self.lineno)
+        return super().run()
+
+
+def _init_gates(app: Sphinx, env: object, docnames: list[str]) -> None:
+    if not hasattr(env, "descent_gates"):
+        env.descent_gates = {}
+
+
+def _purge_gates(app: Sphinx, env: object, docname: str) -> None:
+    getattr(env, "descent_gates", {}).pop(docname, None)
+
+
+def _merge_gates(app: Sphinx, env: object, docnames: set[str], other: object) -> None:
+    env.descent_gates.update({d: g for d, g in getattr(other, "descent_gates", {}).items() if d in docnames})
 
 
 class RemoveHiddenGatedSolutions(SphinxTransform):
@@ -176,12 +204,17 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("descent_site_url", "", "html")
     app.add_node(HiddenSolution)
     app.add_directive("solution-start", HiddenGateSolutionStart, override=True)
+    app.add_directive("solution-end", GateSolutionEnd, override=True)
+    app.connect("env-before-read-docs", _init_gates)
+    app.connect("env-purge-doc", _purge_gates)
+    app.connect("env-merge-info", _merge_gates)
     app.add_transform(RemoveHiddenGatedSolutions)
     app.connect("config-inited", _add_static)
     app.connect("missing-reference", _unlink_instructors_only)
     app.add_css_file("descent-print.css")
     app.connect("build-finished", _finished)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    # env_version: an environment pickled before descent_gates existed is read afresh
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
 
 
 # --- the student configuration ------------------------------------------------------------------

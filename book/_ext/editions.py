@@ -227,6 +227,9 @@ class PageWriter:
         self.images = getattr(app.builder, "images", {})
         self.current_line: int | None = None  # of the block being written
         self.problems: list[str] = []
+        #: the source cells (first, last) of each gated solution
+        self.gates = [(start // LINES_PER_CELL - 1, end // LINES_PER_CELL - 1)
+                      for start, end in getattr(self.env, "descent_gates", {}).get(docname, []) if end]
 
     # -- locations ----------------------------------------------------------------------------
     def line_of(self, node: nodes.Node) -> int | None:
@@ -295,14 +298,15 @@ class PageWriter:
         self.next_cell = max(self.next_cell, cell + (1 if isinstance(node, nodes.container) else 0))
 
     def removed_cell(self, index: int) -> None:
-        """A code cell the site removed. One right after a solution, before the next node, closes
-        that solution (the checks at the end of a gated solution): it goes with it."""
+        """A code cell the site removed; inside a gated solution (descent_editions.py notes where
+        each opens and closes), it belongs to the solution, even where the solution itself was
+        taken out of the doctree (the student site)."""
         source = self.notebook.cells[index]
         if source.cell_type == "code" and "remove-cell" in source.metadata.get("tags", []) \
                 and not is_setup_cell(source, index):
             self.flush()
-            closes_solution = self.in_solution or self.after_solution is not None
-            self.add(OutCell("code", source.source, solution=closes_solution, source_hidden=True,
+            in_gate = any(start <= index <= end for start, end in self.gates)
+            self.add(OutCell("code", source.source, solution=self.in_solution or in_gate, source_hidden=True,
                              tags=list(source.metadata.get("tags", []))))
 
     # -- the page -------------------------------------------------------------------------------
