@@ -242,6 +242,8 @@ def test_fixture_setup_cell_comes_from_the_config(fixture_build):
         assert first.metadata["jupyter"]["source_hidden"]
         source = nbformat.read(FIXTURE / f"{name}.ipynb", as_version=4)
         assert all(cell.source != source.cells[0].source for cell in notebook.cells)
+        student = fixture_edition(fixture_build, name, "student").cells[0].source
+        assert f"mybinder.org/v2/gh/someone/course/notebooks-student?labpath={name}.ipynb" in student
 
 
 def test_fixture_code_cells_keep_their_order_and_fold_checks(fixture_build):

@@ -14,6 +14,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The branch that holds the student editions, which the student site's launch buttons open
+#: (the full site's open ``repository.branch``).
+STUDENT_BRANCH = "notebooks-student"
 
 
 @dataclass(frozen=True)

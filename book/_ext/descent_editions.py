@@ -219,7 +219,7 @@ def setup(app: Sphinx) -> dict:
 
 # --- the student configuration ------------------------------------------------------------------
 
-STUDENT_BRANCH = "notebooks-student"
+STUDENT_BRANCH = descent_config.STUDENT_BRANCH
 #: Pages that give answers away, left out of the student edition (and of its table of contents).
 INSTRUCTORS_ONLY = ("book/instructors/rubrics",)
 

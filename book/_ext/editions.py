@@ -28,7 +28,7 @@ import argparse
 import ast
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -639,11 +639,21 @@ def page_editions(app: Sphinx, docname: str) -> dict[str, str]:
     in a build that hides the solutions)."""
     source = nbformat.read(app.env.doc2path(docname), as_version=4)
     doctree = app.env.get_and_resolve_doctree(docname, app.builder)
-    cells = PageWriter(app, docname, source, descent_config.from_sphinx(app.config)).convert(doctree)
+    where = descent_config.from_sphinx(app.config)
+    cells = PageWriter(app, docname, source, where).convert(doctree)
     slug = "".join(c if c.isalnum() or c in "_-" else "-" for c in edition_name(docname, app.config.root_doc))
     hidden = getattr(app.config, "hide_solutions", False)
-    return {edition: nbformat.writes(to_notebook(cells, source, slug, edition == "full")) + "\n"
-            for edition in EDITIONS if not (hidden and edition == "full")}
+    texts = {}
+    for edition in EDITIONS:
+        if hidden and edition == "full":
+            continue
+        own = cells
+        if edition == "student" and not hidden and cells and cells[0].source == setup_cell(docname, where):
+            # its setup cell sends a learner to Binder on the student editions' branch
+            student = replace(where, branch=descent_config.STUDENT_BRANCH)
+            own = [replace(cells[0], source=setup_cell(docname, student)), *cells[1:]]
+        texts[edition] = nbformat.writes(to_notebook(own, source, slug, edition == "full")) + "\n"
+    return texts
 
 
 def write_editions(app: Sphinx, exception: Exception | None) -> None:
