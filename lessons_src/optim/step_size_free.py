@@ -49,7 +49,9 @@ class Prodigy(GradientOptimizer):
         &d_{t+1} = \max\Bigl(d_t,\ \frac{r_t}{\lVert s_t\rVert_1}\Bigr), \qquad
          x_{t+1} = x_t - d_t\eta\, \frac{m_t}{\sqrt{v_t} + d_{t+1}\varepsilon},
 
-    from :math:`d_1 = d_0`, with :math:`\beta_3 = \sqrt{\beta_2}` by default. The estimate
+    for :math:`t = 0, 1, \dots` from :math:`x_0`, the start estimate :math:`d_0` (``d0``) and
+    :math:`m_{-1} = v_{-1} = r_{-1} = s_{-1} = 0`, with :math:`\beta_3 = \sqrt{\beta_2}` by
+    default. The estimate
     :math:`r_t/\lVert s_t\rVert_1` is D-adaptation's: by convexity
     :math:`\langle g_t, x_t - x^\star\rangle \ge 0`, so :math:`r_t`, which weighs the
     :math:`\langle g_t, x_0 - x_t\rangle` as :math:`s_t` weighs the :math:`g_t`, is at most
