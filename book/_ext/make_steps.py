@@ -1,0 +1,123 @@
+"""Small steps of the Makefile: time a step, print where `make test`'s time went, and keep the
+execution cache only while what the notebooks import is unchanged.
+
+    python book/_ext/make_steps.py start _build/timings.tsv
+    python book/_ext/make_steps.py timed _build/timings.tsv build -- jupyter-book build ...
+    python book/_ext/make_steps.py report _build/timings.tsv
+    python book/_ext/make_steps.py cache-inputs _build
+
+``cache-inputs``: jupyter-cache keys a notebook's stored run on its code cells only, and Sphinx
+re-reads only the pages whose source changed, so after a change to ``lessons_src`` (or to the
+pinned requirements, or to the build extension that sets the kernels' environment) both would
+serve runs made with the old code. The step hashes those inputs and, when the hash differs from
+the last build's, removes the execution cache and both sites' Sphinx environments, so the next
+build executes every notebook again; otherwise the build reuses every stored run and executes
+nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+#: What a notebook's run depends on besides its own cells.
+INPUTS = ("lessons_src/**/*.py", "requirements.txt", "pyproject.toml", "book/_ext/descent_build.py")
+#: Phases of the breakdown, in the order they run; a phase not timed in this run is left out.
+ORDER = ("build", "student-site", "pdf", "lint", "pytest", "pytest-pdf")
+
+
+def inputs_digest(root: Path = ROOT) -> str:
+    """SHA-256 over the paths and contents of every file the notebooks' runs depend on."""
+    digest = hashlib.sha256()
+    for pattern in INPUTS:
+        for path in sorted(root.glob(pattern)):
+            if "__pycache__" in path.parts or not path.is_file():
+                continue
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def check_cache_inputs(build: Path, root: Path = ROOT) -> bool:
+    """Empty the execution cache and the Sphinx environments under ``build`` if the inputs changed
+    since the last call; True if they were emptied."""
+    stamp = build / ".jupyter_cache_inputs"
+    digest = inputs_digest(root)
+    if stamp.is_file() and stamp.read_text().strip() == digest:
+        return False
+    for stale in (build / ".jupyter_cache", build / ".doctrees", build / "student" / "_build" / ".doctrees"):
+        shutil.rmtree(stale, ignore_errors=True)
+    build.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(digest + "\n")
+    return True
+
+
+def timed(timings: Path, name: str, command: list[str]) -> int:
+    """Run ``command`` (through the shell if it is one word with spaces), append its wall time."""
+    start = time.monotonic()
+    status = subprocess.call(command[0] if len(command) == 1 else command, shell=len(command) == 1)
+    timings.parent.mkdir(parents=True, exist_ok=True)
+    with timings.open("a", encoding="utf-8") as out:
+        out.write(f"{name}\t{time.monotonic() - start:.1f}\n")
+    return status
+
+
+def read_timings(timings: Path) -> tuple[float | None, dict[str, float]]:
+    """The start time (epoch seconds) and the seconds of each phase, summed over repeats."""
+    start, phases = None, {}
+    for line in timings.read_text(encoding="utf-8").splitlines() if timings.is_file() else []:
+        name, _, value = line.partition("\t")
+        if name == "start":
+            start = float(value)
+        elif value:
+            phases[name] = phases.get(name, 0.0) + float(value)
+    return start, phases
+
+
+def report(timings: Path) -> str:
+    """The breakdown: each phase's wall time, pytest's parts (summed test durations), the total."""
+    start, phases = read_timings(timings)
+    lines = ["", f"{'phase':22s} {'minutes':>8s}"]
+    order = [name for name in ORDER if name in phases] + sorted(
+        name for name in phases if name not in ORDER and not name.startswith("pytest:"))
+    for name in order:
+        lines.append(f"{name:22s} {phases[name] / 60:8.1f}")
+        if name == "pytest":
+            parts = sorted(((n, s) for n, s in phases.items() if n.startswith("pytest:")),
+                           key=lambda pair: -pair[1])
+            lines += [f"  {n.removeprefix('pytest:'):20s} {s / 60:8.1f}" for n, s in parts]
+    if start is not None:
+        total = time.time() - start
+        accounted = sum(phases[name] for name in order)
+        lines.append(f"{'other (setup, editions)':22s} {(total - accounted) / 60:8.1f}")
+        lines.append(f"{'total (wall)':22s} {total / 60:8.1f}")
+    lines.append("pytest's parts are summed test durations; under -n 2 they overlap, so they add up to")
+    lines.append("more than pytest's wall time.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "start":
+        Path(argv[1]).parent.mkdir(parents=True, exist_ok=True)
+        Path(argv[1]).write_text(f"start\t{time.time():.1f}\n", encoding="utf-8")
+        return 0
+    if len(argv) >= 4 and argv[0] == "timed" and "--" in argv:
+        split = argv.index("--")
+        return timed(Path(argv[1]), argv[2], argv[split + 1:])
+    if len(argv) == 2 and argv[0] == "report":
+        print(report(Path(argv[1])))
+        return 0
+    if len(argv) == 2 and argv[0] == "cache-inputs":
+        if check_cache_inputs(Path(argv[1])):
+            print("lessons_src or the requirements changed (or no build yet): every notebook runs again")
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
