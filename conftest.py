@@ -70,7 +70,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         probed.add(Path(str(notebook.path)).resolve())
     # the stand-alone test of a page that nbval now probes would execute the page a second time
     repeated = [item for item in items if item.nodeid.startswith("tests/test_live_sliders.py::")
-                and getattr(item, "callspec", None) is not None
+                and getattr(item, "originalname", "") == sliders.STANDALONE
                 and {page.resolve() for page in sliders.slider_pages(item.callspec.params["path"])} <= probed]
     if repeated:
         config.hook.pytest_deselected(items=repeated)

@@ -22,6 +22,8 @@ BOOK = Path(__file__).resolve().parent.parent / "book"
 NOTEBOOKS = sorted(BOOK.glob("ch*.ipynb"))
 #: The name of the probe's item in nbval's run: ``book/chNN_x.ipynb::sliders redraw after Run all``.
 PROBE_NAME = "sliders redraw after Run all"
+#: The stand-alone test, which ``conftest.py`` deselects for the chapters whose pages nbval probes.
+STANDALONE = "test_every_slider_redraws_after_the_notebook_has_run"
 
 PROBE = r"""
 import json
