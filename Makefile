@@ -26,6 +26,7 @@ PYTEST_WORKERS ?= 2
 ## then write the Jupyter editions of the chapters into _build/notebooks (see `notebooks`)
 book: $(VENV)/.book-setup $(VENDOR)
 	$(STEP) cache-inputs _build
+	$(STEP) timed $(TIMINGS) execute -- $(BIN)/python book/_ext/make_steps.py execute _build/.jupyter_cache
 	$(STEP) timed $(TIMINGS) build -- $(BIN)/jupyter-book build -W -n --keep-going .
 	$(BIN)/python book/_ext/editions.py
 

@@ -5,6 +5,7 @@ execution cache only while what the notebooks import is unchanged.
     python book/_ext/make_steps.py timed _build/timings.tsv build -- jupyter-book build ...
     python book/_ext/make_steps.py report _build/timings.tsv
     python book/_ext/make_steps.py cache-inputs _build
+    .venv/bin/python book/_ext/make_steps.py execute _build/.jupyter_cache book/ch01_step_too_far.ipynb ...
 
 ``cache-inputs``: jupyter-cache keys a notebook's stored run on its code cells only, and Sphinx
 re-reads only the pages whose source changed, so after a change to ``lessons_src`` (or to the
@@ -13,6 +14,12 @@ serve runs made with the old code. The step hashes those inputs and, when the ha
 the last build's, removes the execution cache and both sites' Sphinx environments, so the next
 build executes every notebook again; otherwise the build reuses every stored run and executes
 nothing.
+``execute``: the notebooks missing from the execution cache, run two at a time (the build runs
+them one after another) with the function and settings myst-nb's cache mode uses
+(``single_nb_execution`` in the notebook's folder, ``execute.timeout`` of ``_config.yml``, no
+errors allowed, ``DESCENT_SLIDERS=static`` as ``descent_build.py`` sets for the build), and stored
+in the cache; the build then finds every run there. A notebook that fails is left out, and the
+build runs it again and reports the error as usual.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: What a notebook's run depends on besides its own cells.
 INPUTS = ("lessons_src/**/*.py", "requirements.txt", "pyproject.toml", "book/_ext/descent_build.py")
 #: Phases of the breakdown, in the order they run; a phase not timed in this run is left out.
-ORDER = ("build", "student-site", "pdf", "lint", "pytest", "pytest-pdf")
+ORDER = ("execute", "build", "student-site", "pdf", "lint", "pytest", "pytest-pdf")
 
 
 def inputs_digest(root: Path = ROOT) -> str:
@@ -54,6 +61,50 @@ def check_cache_inputs(build: Path, root: Path = ROOT) -> bool:
     build.mkdir(parents=True, exist_ok=True)
     stamp.write_text(digest + "\n")
     return True
+
+
+def _execute(path: str, timeout: int):
+    """Run one notebook as myst-nb's cache mode does; the executed notebook, or None if it failed."""
+    import os
+
+    import nbformat
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    os.environ["DESCENT_SLIDERS"] = "static"
+    notebook = nbformat.read(path, as_version=4)
+    result = single_nb_execution(notebook, cwd=str(Path(path).resolve().parent), timeout=timeout,
+                                 allow_errors=False, meta_override=True)
+    return (notebook, result.time) if result.err is None else (None, result.time)
+
+
+def execute_into_cache(cache_path: Path, notebooks: list[Path], workers: int = 2) -> list[Path]:
+    """Run the notebooks the cache lacks, ``workers`` at a time, and store them; those run."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import nbformat
+    import yaml
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    settings = yaml.safe_load((ROOT / "_config.yml").read_text()).get("execute") or {}
+    timeout = int(settings.get("timeout", 30))
+    cache = get_cache(str(cache_path))
+    missing = []
+    for path in notebooks:
+        try:
+            cache.match_cache_notebook(nbformat.read(path, as_version=4))
+        except KeyError:
+            missing.append(path)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        runs = pool.map(_execute, [str(path.resolve()) for path in missing], [timeout] * len(missing))
+        for path, (notebook, seconds) in zip(missing, runs, strict=True):
+            print(f"{path}: {'executed' if notebook is not None else 'FAILED (the build reports it)'} "
+                  f"in {seconds:.1f} s", flush=True)
+            if notebook is not None:
+                cache.cache_notebook_bundle(CacheBundleIn(notebook, str(path.resolve()),
+                                                          data={"execution_seconds": seconds}),
+                                            check_validity=False, overwrite=True)
+    return missing
 
 
 def timed(timings: Path, name: str, command: list[str]) -> int:
@@ -110,6 +161,12 @@ def main(argv: list[str]) -> int:
         return timed(Path(argv[1]), argv[2], argv[split + 1:])
     if len(argv) == 2 and argv[0] == "report":
         print(report(Path(argv[1])))
+        return 0
+    if len(argv) >= 2 and argv[0] == "execute":
+        skip = {"_assignments", "_vendor", "_build", ".ipynb_checkpoints"}
+        notebooks = [Path(p) for p in argv[2:]] or sorted(
+            p for p in (ROOT / "book").rglob("*.ipynb") if not skip & set(p.relative_to(ROOT).parts))
+        execute_into_cache(Path(argv[1]), notebooks)
         return 0
     if len(argv) == 2 and argv[0] == "cache-inputs":
         if check_cache_inputs(Path(argv[1])):
