@@ -164,8 +164,11 @@ def main(argv: list[str]) -> int:
         return 0
     if len(argv) >= 2 and argv[0] == "execute":
         skip = {"_assignments", "_vendor", "_build", ".ipynb_checkpoints"}
+        # the later chapters first: they run longest, and a long run started last keeps one core
+        # busy while the other waits
         notebooks = [Path(p) for p in argv[2:]] or sorted(
-            p for p in (ROOT / "book").rglob("*.ipynb") if not skip & set(p.relative_to(ROOT).parts))
+            (p for p in (ROOT / "book").rglob("*.ipynb") if not skip & set(p.relative_to(ROOT).parts)),
+            reverse=True)
         execute_into_cache(Path(argv[1]), notebooks)
         return 0
     if len(argv) == 2 and argv[0] == "cache-inputs":
