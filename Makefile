@@ -55,18 +55,20 @@ pdf-print:
 	  _build/pdf/descent-student.pdf
 
 ## test: build the book and the student site (each notebook's run stored once in the execution
-## cache, see README "Working on the course"), then lint and run every test but the PDFs' (unit,
-## notebooks, live sliders, browser, Colab-like, grading, PyTorch) on two cores; prints where the
-## time went. CI runs `make test-all`.
+## cache, see README "Working on the course"), then lint and run every test but the slow ones
+## (unit, notebooks, live sliders, browser, Colab-like, grading, PyTorch) on two cores; prints where
+## the time went. CI runs `make test-all`.
 test: timings-start $(VENV)/.test-setup $(VENV)/.grader-setup book student-site
 	$(STEP) timed $(TIMINGS) lint -- $(BIN)/ruff check .
 	DESCENT_TIMINGS=$(TIMINGS) $(STEP) timed $(TIMINGS) pytest -- $(BIN)/python -m pytest \
 	  $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadscope) \
-	  --nbval-lax --doctest-modules --ignore=tests/test_pdf.py lessons_src tests book; \
+	  --nbval-lax --doctest-modules -m "not slow" lessons_src tests book; \
 	  status=$$?; $(STEP) report $(TIMINGS); exit $$status
 
 ## test-slow: the checks that need not run on every change, which CI still runs (after `make
-## test`, in `make test-all`): print both sites to PDF (Chromium, pdfunite) and test the PDFs
+## test`, in `make test-all`): print both sites to PDF (Chromium, pdfunite) and test the PDFs,
+## and audit every page in the browser (axe-core on a desktop and a phone, the phone layout);
+## the tests marked `slow` in conftest.py
 test-slow: timings-start $(VENV)/.test-setup book student-site
 	$(MAKE) slow-checks
 
@@ -77,7 +79,9 @@ test-all: test
 slow-checks:
 	if [ -x /usr/bin/chromium ] && command -v pdfunite >/dev/null; then $(MAKE) pdf-print; \
 	  else echo "No Chromium or pdfunite: the PDFs are not built and their test skips."; fi
-	$(STEP) timed $(TIMINGS) pytest-pdf -- $(BIN)/python -m pytest tests/test_pdf.py; \
+	DESCENT_TIMINGS=$(TIMINGS) DESCENT_TIMINGS_PHASE=pytest-slow $(STEP) timed $(TIMINGS) pytest-slow -- \
+	  $(BIN)/python -m pytest \
+	  $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadscope) -m slow tests; \
 	  status=$$?; $(STEP) report $(TIMINGS); exit $$status
 
 timings-start:

@@ -10,7 +10,8 @@ that test's stand-alone version (which executes the page itself) is deselected w
 
 **Where the time went.** At the end of the run, the summed duration (setup, call, teardown) of
 the tests in each part is printed and, with ``DESCENT_TIMINGS=FILE``, appended to ``FILE`` for
-``book/_ext/timings.py``'s breakdown. Under pytest-xdist (``-n 2``) the parts overlap, so their sum
+``book/_ext/make_steps.py``'s breakdown (as ``PHASE:part``, PHASE from ``DESCENT_TIMINGS_PHASE``,
+``pytest`` by default). Under pytest-xdist (``-n 2``) the parts overlap, so their sum
 exceeds the wall time.
 """
 
@@ -38,6 +39,18 @@ PARTS = (
 )
 
 
+#: Checks that need not run on every change, marked ``slow``: ``make test`` leaves them out
+#: (``-m "not slow"``), ``make test-slow`` runs them, and CI (``make test-all``) runs both. The PDFs,
+#: and the page-by-page audits of the site in the browser (axe-core on a desktop and on a phone,
+#: the phone layout), which load every page of the book several times each.
+SLOW = ("tests/test_pdf.py::", "tests/test_site_phone.py::",
+        "tests/test_site.py::test_no_serious_accessibility_violations")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: left out of `make test`, run by `make test-slow` and CI")
+
+
 def _live_sliders():
     """tests/test_live_sliders.py, imported by path (the tests folder is not a package)."""
     path = ROOT / "tests" / "test_live_sliders.py"
@@ -48,6 +61,9 @@ def _live_sliders():
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
     try:
         from nbval.plugin import IPyNbCell
     except ImportError:
@@ -77,6 +93,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         items[:] = [item for item in items if item not in repeated]
 
 
+_by_function: dict[str, float] = defaultdict(float)
 _durations: dict[str, float] = defaultdict(float)
 _counts: dict[str, int] = defaultdict(int)
 _started = time.monotonic()
@@ -92,6 +109,7 @@ def _part(nodeid: str) -> str:
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     part = _part(report.nodeid)
     _durations[part] += report.duration
+    _by_function[report.nodeid.split("[", 1)[0] if part != "nbval" else "nbval"] += report.duration
     if report.when == "call" or (report.when == "setup" and report.skipped):
         _counts[part] += 1
 
@@ -104,8 +122,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for part, seconds in sorted(_durations.items(), key=lambda pair: -pair[1]):
         terminalreporter.write_line(f"{part:10s} {seconds:7.1f} s  {_counts[part]:5d} tests")
     terminalreporter.write_line(f"{'wall':10s} {wall:7.1f} s")
+    terminalreporter.write_line("the longest tests, all their parameters together:")
+    for name, seconds in sorted(_by_function.items(), key=lambda pair: -pair[1])[:12]:
+        terminalreporter.write_line(f"  {seconds:7.1f} s  {name}")
     target = os.environ.get("DESCENT_TIMINGS")
     if target:
         with open(target, "a", encoding="utf-8") as out:
             for part, seconds in _durations.items():
-                out.write(f"pytest:{part}\t{seconds:.1f}\n")
+                out.write(f"{os.environ.get('DESCENT_TIMINGS_PHASE', 'pytest')}:{part}\t{seconds:.1f}\n")

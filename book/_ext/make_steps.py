@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: What a notebook's run depends on besides its own cells.
 INPUTS = ("lessons_src/**/*.py", "requirements.txt", "pyproject.toml", "book/_ext/descent_build.py")
 #: Phases of the breakdown, in the order they run; a phase not timed in this run is left out.
-ORDER = ("execute", "build", "student-site", "pdf", "lint", "pytest", "pytest-pdf")
+ORDER = ("execute", "build", "student-site", "lint", "pytest", "pdf", "pytest-slow")
 
 
 def inputs_digest(root: Path = ROOT) -> str:
@@ -134,13 +134,13 @@ def report(timings: Path) -> str:
     start, phases = read_timings(timings)
     lines = ["", f"{'phase':22s} {'minutes':>8s}"]
     order = [name for name in ORDER if name in phases] + sorted(
-        name for name in phases if name not in ORDER and not name.startswith("pytest:"))
+        name for name in phases if name not in ORDER and ":" not in name)
     for name in order:
         lines.append(f"{name:22s} {phases[name] / 60:8.1f}")
-        if name == "pytest":
-            parts = sorted(((n, s) for n, s in phases.items() if n.startswith("pytest:")),
+        if name in ("pytest", "pytest-slow"):
+            parts = sorted(((n, s) for n, s in phases.items() if n.startswith(f"{name}:")),
                            key=lambda pair: -pair[1])
-            lines += [f"  {n.removeprefix('pytest:'):20s} {s / 60:8.1f}" for n, s in parts]
+            lines += [f"  {n.removeprefix(name + ':'):20s} {s / 60:8.1f}" for n, s in parts]
     if start is not None:
         total = time.time() - start
         accounted = sum(phases[name] for name in order)
