@@ -12,21 +12,30 @@ CELL_TIMEOUT ?= 60
 MEMORY_MIB   ?= 2048
 NOTEBOOK_TIMEOUT ?= 600
 
-.PHONY: book student-site pdf pdf-print test lint outputs clean assignments grade glue-dump glue-compare lighthouse
+.PHONY: book student-site pdf pdf-print test test-slow test-all slow-checks timings-start lint outputs clean \
+  assignments grade glue-dump glue-compare lighthouse
+
+# where `make test` and `make test-slow` note each phase's wall time, and the tool that times them
+TIMINGS := _build/timings.tsv
+STEP    := $(PYTHON) book/_ext/make_steps.py
+# pytest on both cores: one notebook's cells (and one test file's module-scoped fixtures) stay in
+# one worker (--dist loadscope); PYTEST_WORKERS=0 runs in this process
+PYTEST_WORKERS ?= 2
 
 ## book: install the book's requirements, fetch its JavaScript, build the HTML into _build/html;
 ## the build also writes the Jupyter editions of the chapters, _build/notebooks/{full,student}/
 ## (book/_ext/editions.py), that the launch buttons and the download button open
 book: $(VENV)/.book-setup $(VENDOR)
-	rm -rf _build/.jupyter_cache
-	$(BIN)/jupyter-book build -W -n --keep-going .
+	$(STEP) cache-inputs _build
+	$(STEP) timed $(TIMINGS) execute -- $(BIN)/python book/_ext/make_steps.py execute _build/.jupyter_cache
+	$(STEP) timed $(TIMINGS) build -- $(BIN)/jupyter-book build -W -n --keep-going .
 
 ## student-site: the website without solutions (sphinx-exercise's hide_solutions, set in a
 ## generated copy of _config.yml), into _build/student-html, for publishing to students
 student-site: $(VENV)/.book-setup $(VENDOR)
 	$(BIN)/python book/_ext/descent_editions.py student-config _build/student/_config.yml
-	$(BIN)/jupyter-book build -W -n --keep-going --config _build/student/_config.yml \
-	  --toc _build/student/_toc.yml --path-output _build/student .
+	$(STEP) timed $(TIMINGS) student-site -- $(BIN)/jupyter-book build -W -n --keep-going \
+	  --config _build/student/_config.yml --toc _build/student/_toc.yml --path-output _build/student .
 	ln -sfn student/_build/html _build/student-html
 
 ## pdf: the printable book, _build/pdf/descent.pdf (with solutions) and descent-student.pdf,
@@ -36,16 +45,44 @@ pdf: $(VENV)/.test-setup book student-site
 
 ## pdf-print: only the printing step of `pdf`, from the sites already built
 pdf-print:
-	$(BIN)/python book/_ext/print_pdf.py _build/html _build/pdf/descent.pdf
-	$(BIN)/python book/_ext/print_pdf.py _build/student-html _build/pdf/descent-student.pdf
+	$(STEP) timed $(TIMINGS) pdf -- $(BIN)/python book/_ext/print_pdf.py _build/html _build/pdf/descent.pdf
+	$(STEP) timed $(TIMINGS) pdf -- $(BIN)/python book/_ext/print_pdf.py _build/student-html \
+	  _build/pdf/descent-student.pdf
 
-## test: build the book, then lint and run every test (unit, notebooks, browser, PyTorch);
-## the student site and, where Chromium and pdfunite are installed, the PDFs are built first
-test: $(VENV)/.test-setup $(VENV)/.grader-setup book student-site
+## test: build the book and the student site (each notebook's run stored once in the execution
+## cache, see README "Working on the course"), then lint and run every test but the slow ones
+## (unit, notebooks, live sliders, browser, Colab-like, grading, PyTorch) on two cores; prints where
+## the time went. CI runs `make test-all`.
+test: timings-start $(VENV)/.test-setup $(VENV)/.grader-setup book student-site
+	$(STEP) timed $(TIMINGS) lint -- $(BIN)/ruff check .
+	DESCENT_TIMINGS=$(TIMINGS) $(STEP) timed $(TIMINGS) pytest -- $(BIN)/python -m pytest \
+	  $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadscope) \
+	  --nbval-lax --doctest-modules -m "not slow" lessons_src tests book; \
+	  status=$$?; $(STEP) report $(TIMINGS); exit $$status
+
+## test-slow: the checks that need not run on every change, which CI still runs (after `make
+## test`, in `make test-all`): print both sites to PDF (Chromium, pdfunite) and test the PDFs,
+## and audit every page in the browser (axe-core on a desktop and a phone, the phone layout);
+## the tests marked `slow` in conftest.py
+test-slow: timings-start $(VENV)/.test-setup book student-site
+	$(MAKE) slow-checks
+
+## test-all: everything CI runs (.ci/run): `make test`, then the slow checks and Lighthouse's
+## accessibility score, on the same build
+test-all: test
+	$(MAKE) slow-checks
+	$(MAKE) lighthouse
+
+slow-checks:
 	if [ -x /usr/bin/chromium ] && command -v pdfunite >/dev/null; then $(MAKE) pdf-print; \
 	  else echo "No Chromium or pdfunite: the PDFs are not built and their test skips."; fi
-	$(BIN)/ruff check .
-	$(BIN)/python -m pytest --nbval-lax --doctest-modules lessons_src tests book
+	DESCENT_TIMINGS=$(TIMINGS) DESCENT_TIMINGS_PHASE=pytest-slow $(STEP) timed $(TIMINGS) pytest-slow -- \
+	  $(BIN)/python -m pytest \
+	  $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadscope) -m slow tests; \
+	  status=$$?; $(STEP) report $(TIMINGS); exit $$status
+
+timings-start:
+	$(STEP) start $(TIMINGS)
 
 $(VENV)/.book-setup: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
