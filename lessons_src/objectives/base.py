@@ -59,6 +59,20 @@ class Objective(ABC):
     def hessian(self, x: ArrayLike) -> Array:
         """:math:`\\nabla^2 f(x)`, shape ``(..., d, d)``."""
 
+    def hvp(self, x: ArrayLike, vector: ArrayLike) -> Array:
+        r"""The Hessian-vector product :math:`\nabla^2 f(x)\, v`, shape ``(..., d)``.
+
+        This default multiplies :meth:`hessian` by ``vector``; a model with many parameters
+        overrides it with a product that never forms the :math:`d \times d` Hessian.
+        """
+        x = as_points(x, self.dim)
+        try:
+            vector = as_points(vector, self.dim)
+        except ValueError:
+            raise ValueError(f"vector must have shape (..., {self.dim}) like x, "
+                             f"got shape {np.shape(vector)}") from None
+        return (self.hessian(x) @ vector[..., None])[..., 0]
+
     def __repr__(self) -> str:
         return self.name
 

@@ -11,9 +11,13 @@ matrices inside it. The loss is the mean cross-entropy
     + \frac{\lambda}{2}\|W\|^2,
 
 where :math:`z_i` are the model's scores for example :math:`i` and :math:`\lambda` an optional
-L2 penalty on the weights (not the biases). Gradients are written out by backpropagation and
-checked against finite differences in the tests. The Hessian, which no chapter needs at this
-size, is a finite-difference Jacobian of the gradient.
+L2 penalty on the weights (not the biases). With ``loss="squared"`` the data term is instead the
+squared error to the one-hot label :math:`e_{y_i}`, :math:`\frac1{2N}\sum_i \|z_i - e_{y_i}\|^2`
+(the loss of Cohen et al., 2021, whose sharpness does not fade as the fit becomes perfect). Gradients are written out by backpropagation and
+checked against finite differences in the tests. Hessian-vector products :math:`\nabla^2 f(\theta)\,v`
+are exact: :meth:`hvp` differentiates the backward pass along :math:`v` (Pearlmutter's R-operator,
+forward-over-backward), at the cost of about two gradients, without forming the
+:math:`p \times p` Hessian. :meth:`hessian` is a finite-difference Jacobian of the gradient.
 
 The data: :func:`load_digits` reads the 1,797 handwritten digits (8 × 8 pixels, 0–16) that the
 repository holds in ``lessons_src/data/digits.npz`` (the UCI optical digits test set, as
@@ -57,6 +61,10 @@ def split(data: Digits, validation: float = 0.25, seed: int = 0) -> tuple[Digits
             Digits(data.images[held], data.labels[held]))
 
 
+#: The data terms a classifier can be trained with.
+LOSSES = ("cross_entropy", "squared")
+
+
 def _log_softmax(scores: Array) -> Array:
     shifted = scores - scores.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
@@ -65,7 +73,8 @@ def _log_softmax(scores: Array) -> Array:
 class _Classifier(Objective):
     """What softmax regression and the perceptron share: data, loss, mini-batches, accuracy."""
 
-    def __init__(self, inputs: ArrayLike, labels: ArrayLike, classes: int, weight_decay: float) -> None:
+    def __init__(self, inputs: ArrayLike, labels: ArrayLike, classes: int, weight_decay: float,
+                 loss: str = "cross_entropy") -> None:
         X = np.asarray(inputs, dtype=float)
         y = np.asarray(labels)
         if X.ndim != 2 or y.shape != (X.shape[0],) or X.shape[0] == 0:
@@ -74,6 +83,9 @@ class _Classifier(Objective):
             raise ValueError(f"labels must be integers in [0, {classes}), got {np.unique(y)[:12]}")
         if not (np.isfinite(weight_decay) and weight_decay >= 0):
             raise ValueError(f"weight_decay must be finite and at least 0, got {weight_decay!r}")
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        self.loss = loss
         self.X, self.y, self.classes = X, y.astype(int), int(classes)
         self.weight_decay = float(weight_decay)
         self._onehot = np.eye(self.classes)[self.y]
@@ -97,7 +109,10 @@ class _Classifier(Objective):
         return (self.predict(theta, inputs) == labels).mean(axis=-1)
 
     def loss_on(self, theta: ArrayLike, inputs: ArrayLike, labels: ArrayLike) -> Array:
-        """Mean cross-entropy on other data (a validation set), without the penalty."""
+        """The mean loss on other data (a validation set), without the penalty."""
+        if self.loss == "squared":
+            onehot = np.eye(self.classes)[np.asarray(labels)]
+            return 0.5 * ((self.scores(theta, inputs) - onehot) ** 2).sum(-1).mean(-1)
         log_p = _log_softmax(self.scores(theta, inputs))             # (..., N, classes)
         picked = np.broadcast_to(np.asarray(labels)[:, None], (*log_p.shape[:-1], 1))
         return -np.take_along_axis(log_p, picked, axis=-1)[..., 0].mean(-1)
@@ -113,9 +128,14 @@ class _Classifier(Objective):
     def _loss_and_grad(self, theta: Array, index: ArrayLike | None) -> tuple[Array, Array]:
         X, onehot = self._select(index)
         activations = self._forward(theta, X)
-        log_p = _log_softmax(activations[-1])
-        loss = -(onehot * log_p).sum(-1).mean(-1)
-        d_scores = (np.exp(log_p) - onehot) / X.shape[-2]       # ∂f/∂z, (..., n, classes)
+        if self.loss == "squared":
+            residual = activations[-1] - onehot
+            loss = 0.5 * (residual**2).sum(-1).mean(-1)
+            d_scores = residual / X.shape[-2]
+        else:
+            log_p = _log_softmax(activations[-1])
+            loss = -(onehot * log_p).sum(-1).mean(-1)
+            d_scores = (np.exp(log_p) - onehot) / X.shape[-2]   # ∂f/∂z, (..., n, classes)
         grad = self._backward(theta, X, activations, d_scores)
         weights = self._weight_mask()
         loss = loss + 0.5 * self.weight_decay * ((theta * weights) ** 2).sum(-1)
@@ -130,6 +150,38 @@ class _Classifier(Objective):
     def minibatch_grad(self, theta: ArrayLike, index: ArrayLike) -> Array:
         r"""The gradient of the mean loss over the examples in ``index``, unbiased for ∇f."""
         return self._loss_and_grad(as_points(theta, self.dim), index)[1]
+
+    def hvp(self, theta: ArrayLike, vector: ArrayLike) -> Array:
+        r"""The exact Hessian-vector product :math:`\nabla^2 f(\theta)\, v`, shape ``(..., p)``.
+
+        Pearlmutter's R-operator: with :math:`\mathcal R\{\cdot\} = \frac{d}{dt}(\cdot)
+        \big|_{\theta + t v}`, the forward pass gives :math:`\mathcal R\{z\}`, the change of the
+        scores, and the backward pass, differentiated the same way, gives
+        :math:`\mathcal R\{\nabla f\} = \nabla^2 f\, v`. For the cross-entropy,
+        :math:`\mathcal R\{\partial f/\partial z\} = (\operatorname{diag} p - p p^\top)
+        \mathcal R\{z\} / N`; for the squared error, :math:`\mathcal R\{z\} / N`. ``theta`` and ``vector`` broadcast against each other (one
+        direction per run of a batch of models).
+        """
+        theta = as_points(theta, self.dim)
+        try:
+            vector = as_points(vector, self.dim)
+        except ValueError:
+            raise ValueError(f"vector must have shape (..., {self.dim}) like theta, "
+                             f"got shape {np.shape(vector)}") from None
+        theta, vector = np.broadcast_arrays(theta, vector)
+        activations = self._forward(theta, self.X)
+        r_activations = self._forward_r(theta, vector, self.X, activations)
+        n = self.X.shape[0]
+        r_scores = r_activations[-1]
+        if self.loss == "squared":                              # ∂f/∂z = (z - e_y)/N
+            d_scores = (activations[-1] - self._onehot) / n
+            r_d_scores = r_scores / n
+        else:
+            p = np.exp(_log_softmax(activations[-1]))
+            d_scores = (p - self._onehot) / n
+            r_d_scores = p * (r_scores - (p * r_scores).sum(-1, keepdims=True)) / n
+        hv = self._backward_r(theta, vector, self.X, activations, r_activations, d_scores, r_d_scores)
+        return hv + self.weight_decay * vector * self._weight_mask()
 
     def hessian(self, theta: ArrayLike, h: float = 1e-5) -> Array:
         """A finite-difference Hessian (central differences of the gradient), shape ``(..., p, p)``."""
@@ -148,8 +200,8 @@ class SoftmaxRegression(_Classifier):
     ``(d, classes)``; :math:`\theta = (W, b)` flattened. The loss is convex in :math:`\theta`."""
 
     def __init__(self, inputs: ArrayLike, labels: ArrayLike, classes: int = 10,
-                 weight_decay: float = 0.0) -> None:
-        super().__init__(inputs, labels, classes, weight_decay)
+                 weight_decay: float = 0.0, loss: str = "cross_entropy") -> None:
+        super().__init__(inputs, labels, classes, weight_decay, loss)
         self.features = self.X.shape[1]
         self.dim = (self.features + 1) * self.classes
         self.name = f"softmax regression, {self.n_examples} examples, {self.classes} classes"
@@ -178,6 +230,14 @@ class SoftmaxRegression(_Classifier):
         db = d_scores.sum(-2)
         return np.concatenate([dW.reshape(*dW.shape[:-2], -1), db], axis=-1)
 
+    def _forward_r(self, theta: Array, vector: Array, X: Array, activations: list[Array]) -> list[Array]:
+        V, c = self.unpack(vector)                             # R{z} = X V + c
+        return [X @ V + c[..., None, :]]
+
+    def _backward_r(self, theta: Array, vector: Array, X: Array, activations: list[Array],
+                    r_activations: list[Array], d_scores: Array, r_d_scores: Array) -> Array:
+        return self._backward(theta, X, activations, r_d_scores)  # the gradient is linear in ∂f/∂z
+
 
 class MLP(_Classifier):
     r"""A perceptron with one hidden layer of ``hidden`` tanh units:
@@ -191,8 +251,8 @@ class MLP(_Classifier):
     """
 
     def __init__(self, inputs: ArrayLike, labels: ArrayLike, hidden: int = 32, classes: int = 10,
-                 weight_decay: float = 0.0) -> None:
-        super().__init__(inputs, labels, classes, weight_decay)
+                 weight_decay: float = 0.0, loss: str = "cross_entropy") -> None:
+        super().__init__(inputs, labels, classes, weight_decay, loss)
         if isinstance(hidden, bool) or int(hidden) != hidden or hidden < 1:
             raise ValueError(f"hidden must be a positive integer, got {hidden!r}")
         self.features, self.hidden = self.X.shape[1], int(hidden)
@@ -240,6 +300,31 @@ class MLP(_Classifier):
                                dw2.reshape(*batch, -1), np.broadcast_to(db2, (*batch, self.classes))],
                               axis=-1)
 
+    def _forward_r(self, theta: Array, vector: Array, X: Array, activations: list[Array]) -> list[Array]:
+        r""":math:`\mathcal R\{h\} = (1 - h^2) \odot (X V_1 + c_1)`,
+        :math:`\mathcal R\{z\} = \mathcal R\{h\} W_2 + h V_2 + c_2`."""
+        _, _, w2, _ = self.unpack(theta)
+        v1, c1, v2, c2 = self.unpack(vector)
+        hidden = activations[0]
+        r_hidden = (1 - hidden**2) * (X @ v1 + c1[..., None, :])
+        return [r_hidden, r_hidden @ w2 + hidden @ v2 + c2[..., None, :]]
+
+    def _backward_r(self, theta: Array, vector: Array, X: Array, activations: list[Array],
+                    r_activations: list[Array], d_scores: Array, r_d_scores: Array) -> Array:
+        """The backward pass of :meth:`_backward`, differentiated along ``vector``."""
+        _, _, w2, _ = self.unpack(theta)
+        _, _, v2, _ = self.unpack(vector)
+        hidden, r_hidden = activations[0], r_activations[0]
+        r_dw2 = np.swapaxes(r_hidden, -1, -2) @ d_scores + np.swapaxes(hidden, -1, -2) @ r_d_scores
+        r_db2 = r_d_scores.sum(-2)
+        d_pre = d_scores @ np.swapaxes(w2, -1, -2)                       # ∂f/∂h
+        r_d_pre = r_d_scores @ np.swapaxes(w2, -1, -2) + d_scores @ np.swapaxes(v2, -1, -2)
+        r_d_hidden = r_d_pre * (1 - hidden**2) - 2 * d_pre * hidden * r_hidden
+        r_dw1 = np.swapaxes(X, -1, -2) @ r_d_hidden
+        r_db1 = r_d_hidden.sum(-2)
+        batch = theta.shape[:-1]
+        return np.concatenate([r_dw1.reshape(*batch, -1), r_db1, r_dw2.reshape(*batch, -1), r_db2],
+                              axis=-1)
 
 class DigitsRace(NamedTuple):
     """Chapter 12's race, for every chapter that runs against it: softmax regression on the digits
