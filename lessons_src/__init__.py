@@ -10,6 +10,7 @@ where               what
 ``schedules``       step sizes that change with the step count (the one schedule mechanism)
 ``runner``          ``run``: the loop, the whole trajectory and, on request, the optimizer states
 ``analysis``        measuring runs: first step below a tolerance, rates, widths, u-turns
+``curvature``       the sharpness (top Hessian eigenvalue) by power iteration on Hessian-vector products
 ``theory/``         the closed forms the chapters prove: thresholds, rates, bias factors
 ``viz/``            plots, sliders that work live and on the static site, the race animation
 ``notebook``        ``glue``: a computed number into the prose
@@ -28,8 +29,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import analysis, objectives, optim, schedules, theory, viz  # viz: cheap, see below
+from . import analysis, curvature, objectives, optim, schedules, theory, viz  # viz: cheap, see below
 from .analysis import first_below, first_true
+from .curvature import preconditioned_sharpness, sharpness, sharpness_along
 from .objectives import (
     Cliff,
     DoubleWell,
@@ -148,6 +150,7 @@ __all__ = [
     "WriteBackAdam",
     "analysis",
     "continuation",
+    "curvature",
     "first_below",
     "first_true",
     "interact",
@@ -156,9 +159,12 @@ __all__ = [
     "objectives",
     "optim",
     "plots",
+    "preconditioned_sharpness",
     "run",
     "run_online",
     "schedules",
+    "sharpness",
+    "sharpness_along",
     "theory",
     "viz",
 ]

@@ -13,11 +13,12 @@ matrices inside it. The loss is the mean cross-entropy
 where :math:`z_i` are the model's scores for example :math:`i` and :math:`\lambda` an optional
 L2 penalty on the weights (not the biases). With ``loss="squared"`` the data term is instead the
 squared error to the one-hot label :math:`e_{y_i}`, :math:`\frac1{2N}\sum_i \|z_i - e_{y_i}\|^2`
-(the loss of Cohen et al., 2021, whose sharpness does not fade as the fit becomes perfect). Gradients are written out by backpropagation and
-checked against finite differences in the tests. Hessian-vector products :math:`\nabla^2 f(\theta)\,v`
-are exact: :meth:`hvp` differentiates the backward pass along :math:`v` (Pearlmutter's R-operator,
-forward-over-backward), at the cost of about two gradients, without forming the
-:math:`p \times p` Hessian. :meth:`hessian` is a finite-difference Jacobian of the gradient.
+(the loss of Cohen et al., 2021, whose sharpness does not fade as the fit becomes perfect).
+Gradients are written out by backpropagation and checked against finite differences in the
+tests. Hessian-vector products :math:`\nabla^2 f(\theta)\,v` are exact: :meth:`hvp`
+differentiates the backward pass along :math:`v` (Pearlmutter's R-operator, forward-over-backward),
+at the cost of about two gradients, without forming the :math:`p \times p` Hessian.
+:meth:`hessian` is a finite-difference Jacobian of the gradient.
 
 The data: :func:`load_digits` reads the 1,797 handwritten digits (8 × 8 pixels, 0–16) that the
 repository holds in ``lessons_src/data/digits.npz`` (the UCI optical digits test set, as
@@ -159,8 +160,13 @@ class _Classifier(Objective):
         scores, and the backward pass, differentiated the same way, gives
         :math:`\mathcal R\{\nabla f\} = \nabla^2 f\, v`. For the cross-entropy,
         :math:`\mathcal R\{\partial f/\partial z\} = (\operatorname{diag} p - p p^\top)
-        \mathcal R\{z\} / N`; for the squared error, :math:`\mathcal R\{z\} / N`. ``theta`` and ``vector`` broadcast against each other (one
-        direction per run of a batch of models).
+        \mathcal R\{z\} / N`; for the squared error, :math:`\mathcal R\{z\} / N`. ``theta`` and
+        ``vector`` broadcast against each other (one direction per run of a batch of models).
+
+        >>> digits = load_digits()
+        >>> model = MLP(digits.images[:50], digits.labels[:50], hidden=4)
+        >>> model.hvp(model.initial_point(0), np.ones(model.dim)).shape
+        (310,)
         """
         theta = as_points(theta, self.dim)
         try:

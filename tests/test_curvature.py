@@ -12,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessons_src.objectives import MLP, QuadraticND, SoftmaxRegression, load_digits
-from lessons_src.sharpness import (
+from lessons_src.curvature import (
     preconditioned_sharpness,
     sharpness,
     sharpness_along,
     top_eigenvalue,
 )
+from lessons_src.objectives import MLP, QuadraticND, SoftmaxRegression, load_digits
 
 LOSSES = ("cross_entropy", "squared")
 
