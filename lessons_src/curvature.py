@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .objectives.base import Array, Objective, as_points
+from .validation import validate_count
 
 
 class Eigenpair(NamedTuple):
@@ -38,10 +39,9 @@ class Eigenpair(NamedTuple):
 
 
 def _check_settings(tol: float, max_iter: int) -> None:
-    if not (np.isfinite(tol) and tol > 0):
+    if isinstance(tol, bool) or not (np.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be a positive finite number, got {tol!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    validate_count("max_iter", max_iter, low=1)
 
 
 def _start_vector(vector: ArrayLike | None, shape: tuple[int, ...], seed: int) -> Array:
@@ -173,8 +173,7 @@ def sharpness_along(objective: Objective, points: ArrayLike, every: int, *,
     points = np.asarray(points, dtype=float)
     if points.ndim < 2 or points.shape[-1] != objective.dim:
         raise ValueError(f"points must have shape (steps + 1, ..., {objective.dim}), got {points.shape}")
-    if isinstance(every, bool) or not isinstance(every, int | np.integer) or every < 1:
-        raise ValueError(f"every must be a positive integer, got {every!r}")
+    every = validate_count("every", every, low=1)
     if preconditioners is not None:
         preconditioners = np.asarray(preconditioners, dtype=float)
         if preconditioners.shape != points.shape:
