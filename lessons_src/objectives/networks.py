@@ -332,6 +332,7 @@ class MLP(_Classifier):
         return np.concatenate([r_dw1.reshape(*batch, -1), r_db1, r_dw2.reshape(*batch, -1), r_db2],
                               axis=-1)
 
+
 class DigitsRace(NamedTuple):
     """Chapter 12's race, for every chapter that runs against it: softmax regression on the digits
     with :math:`\\lambda = 0.01`, its start point, the held-out images, the run length (20 epochs of
