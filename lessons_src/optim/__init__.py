@@ -15,6 +15,7 @@ module                  optimizers
 ``sign``                :class:`Lion`, :class:`Rprop`
 ``averaging``           :class:`ASGD`, :class:`ScheduleFreeSGD`, :class:`ScheduleFreeAdamW`
 ``matrix``              :class:`Adafactor`, :class:`Muon` (matrix parameters, shape ``(..., m, n)``)
+``kronecker``           :class:`Shampoo`, :class:`SOAP` (Kronecker-factored, matrix parameters)
 ``decoupled``           :class:`NAdamW`, :class:`RAdamW` (PyTorch's ``decoupled_weight_decay=True``)
 ``step_size_free``      :class:`Prodigy`
 ``second_order``        :class:`Newton`
@@ -81,6 +82,7 @@ from .first_order import (
     check_batch_size,
     check_finite_sum,
 )
+from .kronecker import SOAP, Shampoo, ShampooState, SOAPState, inverse_root
 from .line_search import Armijo, ArmijoState, armijo_holds
 from .matrix import Adafactor, AdafactorState, Muon, MuonState, check_matrix, newton_schulz
 from .momentum import BufferState, Momentum, Nesterov, TorchMomentum, VelocityState
@@ -94,6 +96,7 @@ __all__ = [
     "ASGD",
     "LBFGS",
     "OPTIMIZERS",
+    "SOAP",
     "ASGDState",
     "AdaGrad",
     "Adadelta",
@@ -137,10 +140,13 @@ __all__ = [
     "Rprop",
     "RpropState",
     "SGDState",
+    "SOAPState",
     "ScheduleFreeAdamW",
     "ScheduleFreeAdamWState",
     "ScheduleFreeSGD",
     "ScheduleFreeSGDState",
+    "Shampoo",
+    "ShampooState",
     "SquaresState",
     "StepState",
     "TorchMomentum",
@@ -154,6 +160,7 @@ __all__ = [
     "check_gradient",
     "check_matrix",
     "debias",
+    "inverse_root",
     "make_optimizer",
     "newton_schulz",
     "radam_rectification",
