@@ -498,8 +498,8 @@ def _shampoo_reference() -> None:
     for t in range(2, 6):
         x_before = x
         x, state = shampoo.update(g, x, state)
-        np.testing.assert_allclose(x - x_before, -0.1 * u @ np.diag(sigma / np.sqrt(t * sigma**2 + eps)) @ v.T,
-                                   rtol=1e-11, atol=1e-14)
+        expected = -0.1 * u @ np.diag(sigma / np.sqrt(t * sigma**2 + eps)) @ v.T
+        np.testing.assert_allclose(x - x_before, expected, rtol=1e-11, atol=1e-14)
 
 
 def _soap_reference() -> None:
