@@ -21,7 +21,7 @@ module                  optimizers
 ``second_order``        :class:`Newton`
 ``quasi_newton``        :class:`ClosureOptimizer` (also a closure), :class:`LBFGS`
 ``line_search``         :class:`Armijo`
-``wrappers``            :class:`Clip`, :class:`Projected`
+``wrappers``            :class:`Clip`, :class:`Projected`, :class:`Layerwise` (a rule per layer)
 ======================  ==========================================================
 
 ``OPTIMIZERS`` maps each short name to its class; ``make_optimizer("adam", lr=0.1)`` builds one.
@@ -90,7 +90,7 @@ from .quasi_newton import LBFGS, ClosureOptimizer, LBFGSState
 from .second_order import Newton, NewtonState, solve_batched
 from .sign import Lion, LionState, Rprop, RpropState
 from .step_size_free import Prodigy, ProdigyState
-from .wrappers import Clip, Projected
+from .wrappers import Clip, Layerwise, LayerwiseState, Projected
 
 __all__ = [
     "ASGD",
@@ -117,6 +117,8 @@ __all__ = [
     "GradientDescent",
     "GradientOptimizer",
     "LBFGSState",
+    "Layerwise",
+    "LayerwiseState",
     "LineSearchOptimizer",
     "Lion",
     "LionState",
