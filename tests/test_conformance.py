@@ -111,7 +111,7 @@ def _build(cls: type[Optimizer], lr: object) -> Optimizer:
 NAMES = sorted(OPTIMIZERS)
 #: Rules for matrix parameters only (shape (..., m, n)): they refuse the vectors the generic
 #: checks run on, and get the same checks on a matrix problem instead (the end of this file).
-MATRIX_ONLY = {"muon"}
+MATRIX_ONLY = {"muon", "shampoo", "soap"}
 NAMES = [n for n in NAMES if n not in MATRIX_ONLY]
 
 
@@ -473,6 +473,51 @@ def _muon_reference() -> None:
     assert np.all((p5(sigma / np.linalg.norm(sigma)) > 0.68) & (p5(sigma / np.linalg.norm(sigma)) < 1.2))
 
 
+def _orthogonal_gradient_case() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A 5 × 3 gradient G = U diag(σ) Vᵀ with distinct singular values, and U, σ, V."""
+    rng = np.random.default_rng(3)
+    u = np.linalg.qr(rng.standard_normal((5, 3)))[0]
+    v = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    sigma = np.array([3.0, 1.0, 0.5])
+    return u @ np.diag(sigma) @ v.T, u, sigma, v
+
+
+def _shampoo_reference() -> None:
+    # L_1 = εI + G Gᵀ, R_1 = εI + GᵀG: for G = U diag(σ) Vᵀ the first step is
+    # -η U diag(σ / (σ² + ε)^{1/2}) Vᵀ, the orthogonalised gradient -η U Vᵀ as ε → 0 (Gupta et al.,
+    # 2018; Bernstein and Newhouse, 2024), ...
+    g, u, sigma, v = _orthogonal_gradient_case()
+    eps = 1e-3
+    shampoo = OPTIMIZERS["shampoo"](lr=0.1, eps=eps)
+    x = np.zeros((5, 3))
+    state = shampoo.init(x)
+    x, state = shampoo.update(g, x, state)
+    np.testing.assert_allclose(x, -0.1 * u @ np.diag(sigma / np.sqrt(sigma**2 + eps)) @ v.T,
+                               rtol=1e-12, atol=1e-14)
+    # ... and a constant gradient t times gives L_t = εI + t G Gᵀ: the step shrinks like 1/√t, AdaGrad's
+    for t in range(2, 6):
+        x_before = x
+        x, state = shampoo.update(g, x, state)
+        expected = -0.1 * u @ np.diag(sigma / np.sqrt(t * sigma**2 + eps)) @ v.T
+        np.testing.assert_allclose(x - x_before, expected, rtol=1e-11, atol=1e-14)
+
+
+def _soap_reference() -> None:
+    # The first call measures L_1 = (1-β)G Gᵀ, R_1 = (1-β)GᵀG and their eigenbases U, V; the second,
+    # with the same G, is Adam's first step on the rotated gradient diag(σ):
+    # -η U diag(σ / (σ + ε/√(1-β₂))) Vᵀ, then the decoupled decay (Vyas et al., 2024).
+    g, u, sigma, v = _orthogonal_gradient_case()
+    lr, beta2, eps, decay = 0.1, 0.95, 1e-3, 0.01
+    soap = OPTIMIZERS["soap"](lr=lr, beta1=0.9, beta2=beta2, eps=eps, weight_decay=decay)
+    x0 = np.ones((5, 3))
+    state = soap.init(x0)
+    x, state = soap.update(g, x0, state)
+    np.testing.assert_array_equal(x, x0)
+    x, state = soap.update(g, x, state)
+    expected = (x0 - lr * u @ np.diag(sigma / (sigma + eps / np.sqrt(1 - beta2))) @ v.T) * (1 - lr * decay)
+    np.testing.assert_allclose(x, expected, rtol=1e-12, atol=1e-13)
+
+
 def _lbfgs_reference() -> None:
     # With one (s, y) pair the two-loop recursion is the BFGS update of H⁰ = (yᵀs / yᵀy) I
     # (Nocedal and Wright, eq. 6.17): H = (I - ρ s yᵀ) H⁰ (I - ρ y sᵀ) + ρ s sᵀ, ρ = 1/yᵀs.
@@ -583,6 +628,8 @@ REFERENCES: dict[str, Callable[[], None]] = {
     "prodigy": _prodigy_reference,
     "lbfgs": _lbfgs_reference,
     "muon": _muon_reference,
+    "shampoo": _shampoo_reference,
+    "soap": _soap_reference,
     "adafactor": _adafactor_reference,
     "nadamw": lambda: _decoupled_reference("nadamw", "nadam"),
     "radamw": lambda: _decoupled_reference("radamw", "radam"),
@@ -769,6 +816,8 @@ CONVERGENCE: dict[str, tuple[dict, int, float]] = {
     "radamw": ({"lr": 0.1, "weight_decay": 0.0}, 1000, 1e-6),
     "adafactor": ({}, 3000, 1e-6),                         # a relative step: slow from x_0 = 0
     "muon": ({"lr": exponential_decay(0.1, 0.99), "weight_decay": 0.0}, 2000, 1e-6),  # matrix
+    "shampoo": ({"lr": 0.3}, 2000, 1e-6),                  # matrix; AdaGrad-like, no schedule
+    "soap": ({"lr": exponential_decay(0.1, 0.99), "weight_decay": 0.0}, 2000, 1e-6),  # matrix
     "lbfgs": ({"tolerance_change": 1e-15}, 100, 1e-6),   # at 1e-9 it stops, gᵀd > -1e-9, at 2e-6
     "rprop": ({}, 500, 1e-5),                              # s_min = 1e-6 bounds its accuracy
     "newton": ({}, 100, 1e-6),

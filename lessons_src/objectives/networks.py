@@ -264,6 +264,8 @@ class MLP(_Classifier):
         self.features, self.hidden = self.X.shape[1], int(hidden)
         d, h, k = self.features, self.hidden, self.classes
         self.sizes = (d * h, h, h * k, k)
+        #: the shapes of W_1, b_1, W_2, b_2, in the order they sit in θ (for a rule per layer)
+        self.shapes = ((d, h), (h,), (h, k), (k,))
         self.dim = sum(self.sizes)
         self.name = f"perceptron {d}-{h}-{k}, {self.n_examples} examples"
 

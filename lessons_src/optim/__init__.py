@@ -15,12 +15,13 @@ module                  optimizers
 ``sign``                :class:`Lion`, :class:`Rprop`
 ``averaging``           :class:`ASGD`, :class:`ScheduleFreeSGD`, :class:`ScheduleFreeAdamW`
 ``matrix``              :class:`Adafactor`, :class:`Muon` (matrix parameters, shape ``(..., m, n)``)
+``kronecker``           :class:`Shampoo`, :class:`SOAP` (Kronecker-factored, matrix parameters)
 ``decoupled``           :class:`NAdamW`, :class:`RAdamW` (PyTorch's ``decoupled_weight_decay=True``)
 ``step_size_free``      :class:`Prodigy`
 ``second_order``        :class:`Newton`
 ``quasi_newton``        :class:`ClosureOptimizer` (also a closure), :class:`LBFGS`
 ``line_search``         :class:`Armijo`
-``wrappers``            :class:`Clip`, :class:`Projected`
+``wrappers``            :class:`Clip`, :class:`Projected`, :class:`Layerwise` (a rule per layer)
 ======================  ==========================================================
 
 ``OPTIMIZERS`` maps each short name to its class; ``make_optimizer("adam", lr=0.1)`` builds one.
@@ -81,6 +82,7 @@ from .first_order import (
     check_batch_size,
     check_finite_sum,
 )
+from .kronecker import SOAP, Shampoo, ShampooState, SOAPState, inverse_root
 from .line_search import Armijo, ArmijoState, armijo_holds
 from .matrix import Adafactor, AdafactorState, Muon, MuonState, check_matrix, newton_schulz
 from .momentum import BufferState, Momentum, Nesterov, TorchMomentum, VelocityState
@@ -88,12 +90,13 @@ from .quasi_newton import LBFGS, ClosureOptimizer, LBFGSState
 from .second_order import Newton, NewtonState, solve_batched
 from .sign import Lion, LionState, Rprop, RpropState
 from .step_size_free import Prodigy, ProdigyState
-from .wrappers import Clip, Projected
+from .wrappers import Clip, Layerwise, LayerwiseState, Projected
 
 __all__ = [
     "ASGD",
     "LBFGS",
     "OPTIMIZERS",
+    "SOAP",
     "ASGDState",
     "AdaGrad",
     "Adadelta",
@@ -114,6 +117,8 @@ __all__ = [
     "GradientDescent",
     "GradientOptimizer",
     "LBFGSState",
+    "Layerwise",
+    "LayerwiseState",
     "LineSearchOptimizer",
     "Lion",
     "LionState",
@@ -137,10 +142,13 @@ __all__ = [
     "Rprop",
     "RpropState",
     "SGDState",
+    "SOAPState",
     "ScheduleFreeAdamW",
     "ScheduleFreeAdamWState",
     "ScheduleFreeSGD",
     "ScheduleFreeSGDState",
+    "Shampoo",
+    "ShampooState",
     "SquaresState",
     "StepState",
     "TorchMomentum",
@@ -154,6 +162,7 @@ __all__ = [
     "check_gradient",
     "check_matrix",
     "debias",
+    "inverse_root",
     "make_optimizer",
     "newton_schulz",
     "radam_rectification",

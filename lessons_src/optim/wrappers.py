@@ -1,4 +1,5 @@
-r"""Optimizers built around another optimizer: gradient clipping and projection onto an interval.
+r"""Optimizers built around others: gradient clipping, projection onto an interval, and one rule
+per layer of a network (:class:`Layerwise`).
 
 Like ``optax.chain``, a wrapper changes what the inner rule sees or where its step lands and
 keeps the inner rule's state as its own.
@@ -6,7 +7,8 @@ keeps the inner rule's state as its own.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -90,3 +92,68 @@ class Projected(_Wrapper):
             return super().step(objective, x, state)
         x_next, state = self.inner.step(objective, x, state)
         return np.clip(x_next, self.lo, self.hi), state
+
+
+class LayerwiseState(NamedTuple):
+    count: int
+    blocks: tuple
+
+
+class Layerwise(GradientOptimizer):
+    r"""One flat parameter vector seen as the layers of a network: a matrix rule for each weight
+    matrix, a vector rule for each bias, as Muon, Shampoo and SOAP are used in practice.
+
+    ``shapes`` lists the blocks in the order they sit in :math:`\theta` (each one flattened row by
+    row, as :meth:`lessons_src.objectives.MLP.unpack` reads them), e.g. ``MLP.shapes``; a block of
+    two axes is stepped by ``matrix``, a block of one axis by ``vector``. Each block keeps its own
+    state; the rules themselves hold only hyperparameters, so one instance serves every block.
+    Not registered (it has no single update rule of its own); ``tests/test_layerwise.py`` checks
+    it against the rules run block by block.
+
+    >>> from lessons_src import Adam, Muon
+    >>> rule = Layerwise([(2, 2), (2,)], matrix=Muon(lr=0.1, weight_decay=0.0), vector=Adam(lr=0.1))
+    >>> theta = np.zeros(6)
+    >>> rule.update(np.array([1.0, 0.0, 0.0, 4.0, 1.0, -1.0]), theta, rule.init(theta))[0].round(3)
+    array([-0.074,  0.   ,  0.   , -0.074, -0.1  ,  0.1  ])
+    """
+
+    def __init__(self, shapes: Sequence[tuple[int, ...]], matrix: Optimizer,
+                 vector: Optimizer | None = None) -> None:
+        shapes = [tuple(int(n) for n in shape) for shape in shapes]
+        if not shapes or any(len(s) not in (1, 2) or min(s) < 1 for s in shapes):
+            raise ValueError(f"shapes must be a list of matrix (m, n) and vector (n,) shapes, got {shapes}")
+        if not isinstance(matrix, GradientOptimizer):
+            raise TypeError(f"matrix must be a first-order Optimizer, got {type(matrix).__name__}")
+        if vector is None and any(len(s) == 1 for s in shapes):
+            raise ValueError("vector must be given: shapes has a vector block")
+        if vector is not None and not isinstance(vector, GradientOptimizer):
+            raise TypeError(f"vector must be a first-order Optimizer, got {type(vector).__name__}")
+        self.shapes, self.matrix, self.vector = shapes, matrix, vector
+        self._cuts = np.cumsum([int(np.prod(s)) for s in shapes])[:-1]
+        self.dim = int(sum(int(np.prod(s)) for s in shapes))
+
+    def _rule(self, shape: tuple[int, ...]) -> Optimizer:
+        return self.matrix if len(shape) == 2 else self.vector
+
+    def _blocks(self, flat: Array) -> list[Array]:
+        if flat.shape[-1] != self.dim:
+            raise ValueError(f"x must have {self.dim} coordinates (the blocks of shapes), "
+                             f"got shape {flat.shape}")
+        parts = np.split(flat, self._cuts, axis=-1)
+        return [part.reshape(*flat.shape[:-1], *shape)
+                for part, shape in zip(parts, self.shapes, strict=True)]
+
+    def init(self, x: Array) -> LayerwiseState:
+        return LayerwiseState(0, tuple(self._rule(s).init(b) for s, b in zip(self.shapes, self._blocks(x),
+                                                                             strict=True)))
+
+    def update(self, grad: Array, x: Array, state: LayerwiseState) -> tuple[Array, LayerwiseState]:
+        pieces, states = [], []
+        blocks = zip(self.shapes, self._blocks(grad), self._blocks(x), state.blocks, strict=True)
+        for shape, g, b, s in blocks:
+            b_next, s_next = self._rule(shape).update(g, b, s)
+            pieces.append(b_next.reshape(*b_next.shape[:b_next.ndim - len(shape)], -1))
+            states.append(s_next)
+        batch = np.broadcast_shapes(*(p.shape[:-1] for p in pieces))
+        flat = np.concatenate([np.broadcast_to(p, (*batch, p.shape[-1])) for p in pieces], axis=-1)
+        return flat, LayerwiseState(state.count + 1, tuple(states))
