@@ -46,6 +46,9 @@ DECISION_PAGES: dict[str, str] = {
                            "instructor sets and may change, not claims a notebook could compute",
     "instructors/assessment": "weights, weeks and points of the assessment plan: decisions an "
                               "instructor sets, not claims a notebook could compute",
+    "instructors/syllabus": "weeks, session lengths and which chapter goes in which week: a "
+                            "course plan an instructor sets, not claims a notebook could compute "
+                            "(the reading and exercise times are computed: the chapter-times table)",
 }
 
 #: Typed numbers still on the pages written before issue 18's test (a ratchet: only down).
@@ -69,7 +72,6 @@ BUDGET: dict[str, int] = {
     "prerequisites": 4,
     "instructors/index": 4,
     "instructors/objectives": 1,
-    "instructors/syllabus": 17,
 }
 
 
