@@ -237,3 +237,15 @@ def test_bad_input_names_the_argument(small):
         sharpness_along(model, theta[None], 1, preconditioners=np.ones(3))
     with pytest.raises(ValueError, match="loss"):
         MLP(*small, loss="hinge")
+
+
+def test_sharpness_along_with_loose_defaults_gives_lower_bounds(small):
+    """The docstring's promise: whatever the tolerance, the Rayleigh quotient of power iteration
+    is at most the top eigenvalue, so the cheap default estimates never overshoot."""
+    model = _model("mlp", "squared", small)
+    rng = np.random.default_rng(9)
+    points = np.stack([_theta(model, 1) + 0.05 * k * rng.normal(size=model.dim) for k in range(6)])
+    trace = sharpness_along(model, points, 1, max_iter=3)       # stopped far from converged
+    tops = np.array([np.linalg.eigvalsh(_torch_hessian(model, theta))[-1] for theta in points])
+    assert np.all(trace.values <= tops * (1 + 1e-12))
+    assert np.any(trace.values < tops * (1 - 1e-6))             # loose enough to be below
