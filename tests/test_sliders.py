@@ -20,6 +20,7 @@ from lessons_src.viz.sliders import (
     NARROW_MIN_FONT_PT,
     NARROW_SCREEN_PX,
     NARROW_WIDTH_INCHES,
+    NarrowLayout,
     slider_mode,
     smallest_text_pt,
 )
@@ -200,3 +201,24 @@ def test_smallest_text_ignores_hidden_and_empty_texts():
     ax.tick_params(labelsize=9)
     FigureCanvasAgg(fig).draw()
     assert smallest_text_pt(fig) == 9
+
+
+def test_a_twin_axes_stays_with_its_panel_in_the_narrow_layout():
+    """A second y-axis (``twinx``) shares its panel's place: the narrow layout has one row, not
+    two, and the twin lies exactly over its panel."""
+    fig, (ax,) = plots.figure(for_slider=True, width=6, height=3)
+    (line,) = ax.plot([0, 1], [0, 1])
+    twin = ax.twinx()
+    twin.plot([0, 1], [1, 0], color="tab:orange")
+    twin.set_ylabel("loss")
+
+    def update(scale):
+        line.set_ydata([0, scale])
+
+    widget = interact(fig, update, mode="static", scale=Slider([1.0, 2.0], "scale"))
+    frame = widget.children[-1].children[0].outputs[0]
+    narrow = Image.open(io.BytesIO(base64.b64decode(_images(frame)["narrow"])))
+    dpi = fig.get_dpi()
+    assert narrow.height <= round(3.6 * dpi), f"{narrow.height} px: the twin got a row of its own"
+    layout = NarrowLayout(fig)
+    assert layout.narrow_positions[twin].bounds == pytest.approx(layout.narrow_positions[ax].bounds)

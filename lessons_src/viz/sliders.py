@@ -201,14 +201,21 @@ class NarrowLayout:
         self.wide_positions = self._positions()
         panels = [ax for ax in fig.axes if ax.get_subplotspec() is not None]
         specs = {ax: ax.get_subplotspec() for ax in panels}
+        # one row per place in the figure's grid: a twin axes (twinx) shares its parent's place
+        rows: dict[tuple[int, int, int, int, int], list[Any]] = {}
+        for ax, spec in specs.items():
+            place = (id(spec.get_gridspec()), spec.rowspan.start, spec.rowspan.stop,
+                     spec.colspan.start, spec.colspan.stop)
+            rows.setdefault(place, []).append(ax)
         columns = max((spec.get_gridspec().ncols for spec in specs.values()), default=1)
         width, height = self.wide_size
         panel_height = float(np.clip(height * NARROW_WIDTH_INCHES / (width / columns), 2.6, 3.6))
-        self.narrow_size = (NARROW_WIDTH_INCHES, panel_height * max(len(panels), 1))
-        grid = GridSpec(max(len(panels), 1), 1, figure=fig)
+        self.narrow_size = (NARROW_WIDTH_INCHES, panel_height * max(len(rows), 1))
+        grid = GridSpec(max(len(rows), 1), 1, figure=fig)
         with self._enlarged_texts():
-            for row, ax in enumerate(panels):
-                ax.set_subplotspec(grid[row, 0])
+            for row, axes in enumerate(rows.values()):
+                for ax in axes:
+                    ax.set_subplotspec(grid[row, 0])
             fig.set_size_inches(*self.narrow_size)
             fig.set_layout_engine("constrained")
             FigureCanvasAgg(fig).draw()
