@@ -52,6 +52,10 @@ MYST_ONLY = re.compile(
 )
 UNESCAPE = re.compile(r"\\([\\`*_\[\]<>|$])")
 LINK = re.compile(r"(?<!!)\[((?:\\.|[^\]\\])*)\]\(([^)\s]+)\)")  # link text may hold \[ \]
+# Math spans, which Jupyter renders before Markdown: a bracket in a formula ($\beta \in [0, 1)$) is
+# not the start of a link, so links are read with the formulas' brackets made round. An escaped
+# \$ starts no formula.
+MATH = re.compile(r"(?<!\\)\$\$.*?(?<!\\)\$\$|(?<!\\)\$(?:\\.|[^$\\\n])*\$", re.S)
 
 needs_build = pytest.mark.skipif(
     not (BUILD / "notebooks" / "full").is_dir() or not HTML.is_dir(),
@@ -120,7 +124,8 @@ def edition_objects(notebook: nbformat.NotebookNode) -> dict[str, list]:
     solutions = [squash(h) for h in re.findall(r"^#+ (Solution to .*)$", text, re.M)]
     figures = re.findall(r"^\*\*((?:Fig\.|Table) [\d.]+)\*\*", text, re.M)
     equations = re.findall(r"\\tag\{([^}]*)\}", text)
-    links = [(squash(label), url) for label, url in LINK.findall(text)]
+    unbracketed = MATH.sub(lambda m: m.group(0).replace("[", "(").replace("]", ")"), text)
+    links = [(squash(label), url) for label, url in LINK.findall(unbracketed)]
     plain = squash(LINK.sub(r"\1", text))
     return {"sections": sections, "blocks": blocks, "solutions": solutions, "figures": figures,
             "equations": equations, "links": links, "plain": plain}

@@ -423,9 +423,20 @@ def _concrete_subclasses(cls):
         yield from _concrete_subclasses(sub)
 
 
+#: Optimizer classes of the package that are deliberately not in the registry, each with why.
+UNREGISTERED = {
+    "Layerwise": "a composite that runs other (registered) rules on the blocks of a model's "
+                 "parameter vector, given their shapes: no rule of its own to run by name on the "
+                 "conformance problems; tests/test_layerwise.py checks it block by block",
+}
+
+
 def test_registry_holds_every_optimizer_of_the_package():
     defined = {cls for cls in _concrete_subclasses(Optimizer) if cls.__module__.startswith("lessons_src.")}
-    assert defined == set(OPTIMIZERS.values())
+    unregistered = {cls for cls in defined if cls.__name__ in UNREGISTERED}
+    assert {cls.__name__ for cls in unregistered} == set(UNREGISTERED), "a listed exception is gone"
+    assert not unregistered & set(OPTIMIZERS.values()), "a listed exception is registered after all"
+    assert defined - unregistered == set(OPTIMIZERS.values())
     assert all(cls.__module__.startswith("lessons_src.optim.") for cls in defined)
     for name, (cls, _) in DEFAULTS.items():
         assert OPTIMIZERS[name] is cls
