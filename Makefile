@@ -15,6 +15,14 @@ NOTEBOOK_TIMEOUT ?= 600
 .PHONY: book student-site pdf pdf-print test test-slow test-all slow-checks timings-start lint outputs clean \
   assignments grade glue-dump glue-compare lighthouse
 
+# The build runs two notebooks at a time and pytest runs on two workers, so each process gets its
+# share of the cores for BLAS and OpenMP: oversubscribed, OpenBLAS's spinning threads took chapter
+# 16 from 8 s to 35 s on two cores. The graders' sandbox sets one thread itself.
+THREADS_EACH := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n / 2 > 0 ? n / 2 : 1 )))
+export OPENBLAS_NUM_THREADS ?= $(THREADS_EACH)
+export OMP_NUM_THREADS ?= $(THREADS_EACH)
+export MKL_NUM_THREADS ?= $(THREADS_EACH)
+
 # where `make test` and `make test-slow` note each phase's wall time, and the tool that times them
 TIMINGS := _build/timings.tsv
 STEP    := $(PYTHON) book/_ext/make_steps.py
