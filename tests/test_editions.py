@@ -285,7 +285,7 @@ def test_fixture_solutions_fold_and_the_student_edition_has_none(fixture_build):
     assert "## 1.3. What to remember" in student_text
 
 
-def test_fixture_student_site_offers_the_student_edition(fixture_student_build):
+def test_fixture_student_site_offers_the_student_edition(fixture_student_build, fixture_build):
     """Built with hide_solutions (make student-site), the download is the student edition."""
     html = fixture_student_build / "_build" / "html"
     offered = (html / "_sources" / "one.ipynb").read_text(encoding="utf-8")
@@ -294,6 +294,12 @@ def test_fixture_student_site_offers_the_student_edition(fixture_student_build):
     assert "Exercise 1.2" in offered and "Solution" not in offered and "lands on the minimum" not in offered
     assert "assert factor" not in offered, "a hidden check of a gated solution outlived the solution"
     assert not (fixture_student_build / "_build" / "notebooks" / "full").exists()
+    # a Markdown page's download: its solutions, plain and gated, are taken out by MyST's parser
+    markdown = (html / "_sources" / "intro.md").read_text(encoding="utf-8")
+    assert "A warm-up" in markdown and "How many steps" in markdown
+    assert "{solution" not in markdown and "answer" not in markdown, markdown
+    with_solutions = (fixture_build / "_build" / "html" / "_sources" / "intro.md").read_text(encoding="utf-8")
+    assert "plain answer" in with_solutions and "gated answer" in with_solutions
 
 
 def test_fixture_download_is_the_full_edition_and_a_rebuild_rewrites_nothing(fixture_build):

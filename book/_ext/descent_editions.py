@@ -6,7 +6,8 @@ with it). sphinx-exercise drops ``{solution}`` blocks itself but, for a gated so
 (``{solution-start}`` ... ``{solution-end}``), only the opening directive: this extension removes
 everything up to the matching ``{solution-end}`` (the solution's text and code cells). After the
 build it also rewrites the Markdown pages offered for download (``_sources/``) without their
-solutions (a notebook page's download is its student edition, written by ``editions.py``), so
+solutions, found by MyST's own parser (myst-parser's markdown-it-py set-up), not by pattern
+matching (a notebook page's download is its student edition, written by ``editions.py``), so
 that the solutions are nowhere in the student site.
 
 **Printing** (every HTML build): a print style sheet (``static/descent-print.css``) and, under
@@ -33,7 +34,6 @@ import descent_config
 
 STATIC = Path(__file__).resolve().parent / "static"
 WIDGET_VIEW = re.compile(r'(<script type="application/vnd\.jupyter\.widget-view\+json">.*?</script>)', re.S)
-SOLUTION_FENCE = re.compile(r"^\s*(`{3,}|:{3,})\{(solution|solution-start|solution-end)\}")
 
 
 # --- student edition: gated solutions ------------------------------------------------------------
@@ -103,37 +103,57 @@ class RemoveHiddenGatedSolutions(SphinxTransform):
 # --- student edition: downloadable sources --------------------------------------------------------
 
 
-def strip_solutions(text: str, in_gate: bool = False) -> tuple[str, bool]:
-    """Remove solution blocks from MyST text; return the text and whether a gated solution is open.
+def _markdown_parser():
+    """MyST's own Markdown parser (myst-parser's markdown-it-py set-up, with colon fences)."""
+    from markdown_it.renderer import RendererHTML
+    from myst_parser.config.main import MdParserConfig
+    from myst_parser.parsers.mdit import create_md_parser
 
-    A ``{solution}`` block goes with its fence; ``{solution-start}`` opens a gate that drops all
-    text until the ``{solution-end}`` block (possibly in a later cell: pass ``in_gate`` on).
+    return create_md_parser(MdParserConfig(enable_extensions={"colon_fence", "dollarmath"}), RendererHTML)
 
-    >>> strip_solutions("A\\n```{solution} x\\nsecret\\n```\\nB\\n")
-    ('A\\nB\\n', False)
-    >>> strip_solutions("A\\n```{solution-start} x\\n:class: dropdown\\n```\\nsecret\\n")
-    ('A\\n', True)
-    >>> strip_solutions("still secret\\n```{solution-end}\\n```\\nC", in_gate=True)
-    ('C', False)
+
+def _solution_lines(text: str, parser, offset: int = 0) -> set[int]:
+    """The numbers of the lines of ``text`` (counted from ``offset``) that belong to a solution:
+    a ``{solution}`` fence, or everything from a ``{solution-start}`` fence to the end of its
+    ``{solution-end}`` fence (to the end of the text if it has none). Inside any other directive's
+    fence (an exercise, an admonition) the directive's content is parsed in turn."""
+    dropped: set[int] = set()
+    gate: int | None = None
+    for token in parser.parse(text):
+        if token.type not in {"fence", "colon_fence"} or token.map is None:
+            continue
+        first, after = token.map[0] + offset, token.map[1] + offset
+        name = token.info.split(maxsplit=1)[0] if token.info.strip() else ""
+        if name == "{solution-start}":
+            gate = first if gate is None else gate
+        elif name == "{solution-end}":
+            dropped.update(range(first if gate is None else gate, after))
+            gate = None
+        elif name == "{solution}":
+            dropped.update(range(first, after))
+        elif name.startswith("{") and gate is None:
+            dropped |= _solution_lines(token.content, parser, first + 1)
+    if gate is not None:
+        dropped.update(range(gate, offset + len(text.splitlines())))
+    return dropped
+
+
+def strip_solutions(text: str) -> str:
+    """MyST text without its solutions, found by MyST's own parser (:func:`_solution_lines`).
+
+    >>> strip_solutions("A\\n\\n```{solution} x\\nsecret\\n```\\nB\\n")
+    'A\\n\\nB\\n'
+    >>> strip_solutions("A\\n\\n```{solution-start} x\\n:class: dropdown\\n```\\nsecret\\n\\n"
+    ...                 "```{solution-end}\\n```\\nC\\n")
+    'A\\n\\nC\\n'
+    >>> strip_solutions("````{exercise} e\\nQ\\n:::{solution} x\\nsecret\\n:::\\n````\\n")
+    '````{exercise} e\\nQ\\n````\\n'
+    >>> strip_solutions("```python\\n```{solution} not a directive, code\\n```\\n")
+    '```python\\n```{solution} not a directive, code\\n```\\n'
     """
     lines = text.splitlines(keepends=True)
-    kept = []
-    i = 0
-    while i < len(lines):
-        match = SOLUTION_FENCE.match(lines[i])
-        if match:
-            fence, kind = match.group(1), match.group(2)
-            closing = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
-            i += 1
-            while i < len(lines) and not closing.match(lines[i]):
-                i += 1
-            i += 1
-            in_gate = {"solution-start": True, "solution-end": False}.get(kind, in_gate)
-            continue
-        if not in_gate:
-            kept.append(lines[i])
-        i += 1
-    return "".join(kept), in_gate
+    dropped = _solution_lines(text, _markdown_parser())
+    return "".join(line for number, line in enumerate(lines) if number not in dropped)
 
 
 def _strip_sources(outdir: Path) -> None:
@@ -141,7 +161,7 @@ def _strip_sources(outdir: Path) -> None:
     edition, which editions.py writes from the doctree the solutions were taken out of)."""
     for path in (outdir / "_sources").rglob("*"):
         if path.suffix in {".md", ".txt"} and path.is_file():
-            path.write_text(strip_solutions(path.read_text(encoding="utf-8"))[0], encoding="utf-8")
+            path.write_text(strip_solutions(path.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 # --- printing -----------------------------------------------------------------------------------
