@@ -23,6 +23,9 @@ export OPENBLAS_NUM_THREADS ?= $(THREADS_EACH)
 export OMP_NUM_THREADS ?= $(THREADS_EACH)
 export MKL_NUM_THREADS ?= $(THREADS_EACH)
 
+# the Colab-like environment nbval's kernel runs in (tests/colab_like.py)
+COLAB_LIKE ?= _build/colab-like
+
 # where `make test` and `make test-slow` note each phase's wall time, and the tool that times them
 TIMINGS := _build/timings.tsv
 STEP    := $(PYTHON) book/_ext/make_steps.py
@@ -59,13 +62,18 @@ pdf-print:
 
 ## test: build the book and the student site (each notebook's run stored once in the execution
 ## cache, see README "Working on the course"), then lint and run every test but the slow ones
-## (unit, notebooks, live sliders, browser, Colab-like, grading, PyTorch) on two cores; prints where
-## the time went. CI runs `make test-all`.
+## (unit, notebooks, live sliders, browser, editions, grading, PyTorch) on two cores; prints where
+## the time went. nbval runs every page in a Colab-like environment (tests/colab_like.py, made in
+## COLAB_LIKE): only Colab's packages and lessons_src as pip installs it. CI runs `make test-all`.
 test: timings-start $(VENV)/.test-setup $(VENV)/.grader-setup book student-site
 	$(STEP) timed $(TIMINGS) lint -- $(BIN)/ruff check .
-	DESCENT_TIMINGS=$(TIMINGS) $(STEP) timed $(TIMINGS) pytest -- $(BIN)/python -m pytest \
+	$(STEP) timed $(TIMINGS) colab-env -- $(BIN)/python tests/colab_like.py $(COLAB_LIKE)
+	DESCENT_TIMINGS=$(TIMINGS) DESCENT_COLAB_LIKE=$(abspath $(COLAB_LIKE)) \
+	  JUPYTER_PATH=$(abspath $(COLAB_LIKE))/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH)) \
+	  $(STEP) timed $(TIMINGS) pytest -- $(BIN)/python -m pytest \
 	  $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadscope) \
-	  --nbval-lax --doctest-modules -m "not slow" lessons_src tests book; \
+	  --nbval-lax --nbval-kernel-name descent-colab-like --doctest-modules -m "not slow" \
+	  lessons_src tests book; \
 	  status=$$?; $(STEP) report $(TIMINGS); exit $$status
 
 ## test-slow: the checks that need not run on every change, which CI still runs (after `make

@@ -8,6 +8,12 @@ slider and fails unless each one redraws its figure, which is what a reader in B
 does after *Run all*. So the notebook is not executed a second time for the live-slider test;
 that test's stand-alone version (which executes the page itself) is deselected when nbval runs.
 
+**nbval's kernel is the Colab-like one.** ``make test`` prepares an environment with only Colab's
+packages and the course's package installed by pip (``tests/colab_like.py``), names its kernel
+with ``--nbval-kernel-name`` and sets ``DESCENT_COLAB_LIKE``; then every page gets one more item,
+before the slider probe, that fails unless the kernel that ran it is that environment's. So a
+page runs once in the tests, in the environment a learner's Colab has.
+
 **Where the time went.** At the end of the run, the summed duration (setup, call, teardown) of
 the tests in each part is printed and, with ``DESCENT_TIMINGS=FILE``, appended to ``FILE`` for
 ``book/_ext/make_steps.py``'s breakdown (as ``PHASE:part``, PHASE from ``DESCENT_TIMINGS_PHASE``,
@@ -23,6 +29,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent
@@ -51,6 +58,19 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: left out of `make test`, run by `make test-slow` and CI")
 
 
+#: The name of the item that checks, after a page's last cell, that nbval's kernel was the
+#: Colab-like environment's (``make test`` sets ``DESCENT_COLAB_LIKE``; ``tests/colab_like.py``).
+COLAB_LIKE_NAME = "ran in the Colab-like environment"
+
+
+def _colab_like():
+    """tests/colab_like.py, imported by path (the tests folder is not a package)."""
+    spec = importlib.util.spec_from_file_location("descent_colab_like", ROOT / "tests" / "colab_like.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _live_sliders():
     """tests/test_live_sliders.py, imported by path (the tests folder is not a package)."""
     path = ROOT / "tests" / "test_live_sliders.py"
@@ -74,6 +94,16 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             last_cell[item.parent] = index
     if not last_cell:
         return
+    colab_like = os.environ.get("DESCENT_COLAB_LIKE")
+    if colab_like:
+        # every page: the kernel that ran it is the Colab-like environment's (tests/colab_like.py)
+        probe = _colab_like().ENVIRONMENT_PROBE.format(venv=str(Path(colab_like).resolve() / "venv"))
+        for notebook, index in sorted(last_cell.items(), key=lambda pair: -pair[1]):
+            item = IPyNbCell.from_parent(notebook, name=COLAB_LIKE_NAME, cell_num=len(notebook.nb.cells),
+                                         cell=nbformat.v4.new_code_cell(probe),
+                                         options=defaultdict(bool, check=False))
+            items.insert(index + 1, item)
+        last_cell = {item.parent: index for index, item in enumerate(items) if isinstance(item, IPyNbCell)}
     sliders = _live_sliders()
     probed = set()
     # from the end, so that the indices still to come stay valid after each insertion

@@ -1,149 +1,119 @@
 """Every full edition runs where a learner runs it: Colab, or a plain Jupyter.
 
-A fresh virtual environment gets only what Colab brings (numpy, matplotlib, ipywidgets,
-ipykernel, at the book's pinned versions, from the pip cache or the registry) and then the
-course's package, installed with pip from a copy of the repository's files, as the notebooks'
-install cell does from the repository's URL. Each full edition in ``_build/notebooks/full`` runs
-top to bottom in a kernel of that environment with live sliders (``DESCENT_SLIDERS`` unset), in
-a folder outside the repository; then one slider per chapter is moved and must redraw its figure.
+The run itself is nbval's: ``make test`` runs every page of the book in the Colab-like kernel
+(``tests/colab_like.py``: only Colab's packages, and the course's package installed by pip from a
+copy of the repository's files, with no path back to the repository), with live sliders, and
+``conftest.py`` checks after each page that the kernel was that environment's and that every
+slider redraws. What this file checks is what makes that run the edition's run too:
+
+* each full edition in ``_build/notebooks/full`` holds the page's code cells, unchanged and in
+  order, after its install cell, which is the one ``book/_ext/editions.py`` makes from
+  ``_config.yml``; so the edition runs in Colab exactly when the page runs in the Colab-like kernel;
+* the install cell does nothing where ``lessons_src`` is installed, and where it is not and cannot
+  be installed it says what to do, without a traceback;
+* the environment holds Colab's packages at the pinned versions and ``lessons_src`` as pip
+  installed it, and its kernel cannot import the development environment's packages.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
+sys.path.insert(0, str(ROOT / "tests"))
+import colab_like  # noqa: E402
 import editions  # noqa: E402
 
 FULL = Path(os.environ.get("DESCENT_BUILD_DIR", ROOT / "_build")) / "notebooks" / "full"
-COLAB_BRINGS = ("numpy", "matplotlib", "ipywidgets", "ipykernel")
-KERNEL = "descent-colab-like"
-EDITIONS = [FULL / f"{editions.edition_name(d, ROOT)}.ipynb" for d in editions.notebook_pages(ROOT)]
-
-#: Moves the first slider of the chapter and reports whether its figure changed.
-PROBE = r"""
-import json
-import sys
-import ipywidgets as widgets
-import lessons_src
-from ipywidgets.widgets.widget import _instances
-
-def holds(box, target):
-    return any(child is target or holds(child, target) for child in getattr(box, "children", ()))
-
-
-sliders = [w for w in list(_instances.values()) if isinstance(w, widgets.SelectionSlider)]
-report = {"sliders": len(sliders), "prefix": sys.prefix, "package": lessons_src.__file__}
-if sliders:
-    slider = sliders[0]
-    output = next(w for w in list(_instances.values())
-                  if isinstance(w, widgets.VBox) and holds(w, slider)).children[-1]
-    before = output.outputs[0]["data"]["image/png"]
-    slider.index = (slider.index + 1) % len(slider.options)
-    report["slider"] = slider.description
-    report["changed"] = output.outputs[0]["data"]["image/png"] != before
-print("PROBE", json.dumps(report))
-"""
-
-
-def _name(path: Path) -> str:
-    """``ch04/minibatch_noise``: an edition's path below the editions' folder, without suffix."""
-    return path.relative_to(FULL).with_suffix("").as_posix()
-
-
-def _pins() -> list[str]:
-    """Colab's packages at the versions the book pins in requirements.txt."""
-    text = (ROOT / "requirements.txt").read_text()
-    pins = []
-    for name in COLAB_BRINGS:
-        match = re.search(rf"^{name}==\S+", text, re.M | re.I)
-        pins.append(match.group(0) if match else name)
-    return pins
+PAGES = editions.notebook_pages(ROOT)
 
 
 @pytest.fixture(scope="module")
-def colab_like(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Jupyter data folder whose one kernel runs in the Colab-like environment."""
-    if not FULL.is_dir():
-        pytest.skip("no editions in _build/notebooks/full: run `make book` first")
-    base = tmp_path_factory.mktemp("colab")
-    venv = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
-    installed = subprocess.run([python, "-m", "pip", "install", "--quiet", *_pins()],
-                               capture_output=True, text=True, check=False)
-    if installed.returncode != 0:
-        pytest.skip(f"cannot install Colab's packages from the registry: {installed.stderr[-500:]}")
-    package = base / "repository"
-    package.mkdir()
-    shutil.copyfile(ROOT / "pyproject.toml", package / "pyproject.toml")
-    shutil.copytree(ROOT / "lessons_src", package / "lessons_src",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    installed = subprocess.run([python, "-m", "pip", "install", "--quiet",
-                                f"lessons_src @ {package.as_uri()}"],
-                               capture_output=True, text=True, check=False)
-    assert installed.returncode == 0, f"pip install of the repository failed:\n{installed.stderr}"
-    spec = base / "jupyter" / "kernels" / KERNEL
-    spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Colab-like", "language": "python"}))
-    return base
+def environment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Colab-like environment nbval used (``DESCENT_COLAB_LIKE``), or a new one."""
+    folder = os.environ.get("DESCENT_COLAB_LIKE")
+    if folder:
+        return colab_like.prepare(Path(folder))
+    try:
+        return colab_like.prepare(tmp_path_factory.mktemp("colab-like"))
+    except SystemExit as error:
+        pytest.skip(f"cannot install Colab's packages from the registry: {error}")
 
 
-async def _run(paths: list[Path], base: Path, parallel: int = 2) -> dict[str, dict | str]:
-    """Execute the editions (with the probe appended), ``parallel`` kernels at a time; the
-    probe's report for each, or the error it stopped with."""
-    gate = asyncio.Semaphore(parallel)
-
-    async def one(path: Path) -> dict | str:
-        async with gate:
-            workdir = base / "content" / _name(path).replace("/", "-")
-            workdir.mkdir(parents=True)
-            notebook = nbformat.read(path, as_version=4)
-            notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
-            client = NotebookClient(notebook, timeout=300, kernel_name=KERNEL,
-                                    resources={"metadata": {"path": str(workdir)}})
-            try:
-                await client.async_execute()
-            except Exception as exc:  # reported by the chapter's test
-                return re.sub(r"\x1b\[[0-9;]*m", "", f"{type(exc).__name__}: {exc}")[-3000:]
-            text = "".join(output.get("text", "") for output in notebook.cells[-1].outputs)
-            return json.loads(text.split("PROBE ", 1)[1])
-
-    reports = await asyncio.gather(*(one(path) for path in paths))
-    return {_name(path): report for path, report in zip(paths, reports, strict=True)}
+def _code(notebook: nbformat.NotebookNode) -> list[str]:
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
 
 
-@pytest.fixture(scope="module")
-def reports(colab_like: Path) -> dict[str, dict | str]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("DESCENT_SLIDERS", raising=False)
-        patch.delenv("PYTHONPATH", raising=False)
-        patch.setenv("JUPYTER_PATH", str(colab_like / "jupyter"))
-        return asyncio.run(_run(EDITIONS, colab_like))
+@pytest.mark.parametrize("docname", PAGES)
+def test_the_full_edition_carries_the_page_code_after_its_install_cell(docname):
+    edition_path = FULL / f"{editions.edition_name(docname, ROOT)}.ipynb"
+    if not edition_path.is_file():
+        pytest.skip(f"no edition {edition_path.name} in {FULL}: run `make book` first")
+    page = _code(nbformat.read(ROOT / f"{docname}.ipynb", as_version=4))
+    edition = _code(nbformat.read(edition_path, as_version=4))
+    assert edition[0] == editions.setup_cell(docname), "the first code cell is not the install cell"
+    assert edition[1:] == page[1:], "the edition's code differs from the page's, which nbval ran"
 
 
-@pytest.mark.parametrize("path", EDITIONS, ids=lambda p: _name(p))
-def test_the_full_edition_runs_in_a_colab_like_environment(path, colab_like, reports):
-    report = reports[_name(path)]
-    assert isinstance(report, dict), f"{path.name} stopped with an error:\n{report}"
-    venv = str(colab_like / "venv")
-    assert report["prefix"] == venv and report["package"].startswith(venv), report
-    if report["sliders"]:
-        assert report["changed"], f"moving the slider {report['slider']!r} did not redraw its figure"
-    else:
-        source = "".join(c.source for c in nbformat.read(path, as_version=4).cells)
-        assert "interact(" not in source, "the chapter's sliders did not appear"
+def _run(python: Path, code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(python), "-I", "-c", code], capture_output=True, text=True, cwd=cwd,
+                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, timeout=300, check=False)
+
+
+def test_the_install_cell_leaves_an_installed_package_alone(environment, tmp_path):
+    """Where lessons_src is installed (a re-run in Colab, or after the cell's first run) the cell
+    only imports it: it calls no pip and prints nothing."""
+    python = environment / "bin" / "python"
+    cell = editions.setup_cell(PAGES[0])
+    probe = ("import subprocess\ncalls = []\nsubprocess.run = lambda *a, **k: calls.append(a)\n"
+             f"{cell}\nprint('CALLS', len(calls))\n")
+    result = _run(python, probe, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "CALLS 0", result.stdout
+
+
+def test_the_install_cell_says_what_to_do_where_it_cannot_install(environment, tmp_path):
+    """With no lessons_src and no network (git or pip failing), the cell names the way out and
+    the Binder address, and raises nothing."""
+    python = environment / "bin" / "python"
+    docname = PAGES[0]
+    cell = editions.setup_cell(docname)
+    fail = ("import subprocess, sys\nclass Done:\n    returncode = 1\n    stderr = 'offline'\n"
+            "subprocess.run = lambda *a, **k: Done()\nsys.modules['lessons_src'] = None\n")
+    result = _run(python, fail + cell, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "cannot be installed here" in result.stdout and "pip install -r requirements.txt" in result.stdout
+    assert "mybinder.org" in result.stdout and editions.edition_name(docname, ROOT) in result.stdout
+
+
+def test_the_environment_holds_colabs_packages_and_the_installed_package(environment, tmp_path):
+    python = environment / "bin" / "python"
+    listed = subprocess.run([str(python), "-m", "pip", "list", "--format", "json"], capture_output=True,
+                            text=True, check=True)
+    versions = {entry["name"].lower(): entry["version"] for entry in json.loads(listed.stdout)}
+    for pin in colab_like.pins():
+        name, _, version = pin.partition("==")
+        assert versions.get(name.lower()) == version, (pin, versions.get(name.lower()))
+    assert "lessons-src" in versions or "lessons_src" in versions
+    probe = colab_like.ENVIRONMENT_PROBE.format(venv=str(environment))
+    result = _run(python, probe, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    spec_file = environment.parent / "jupyter" / "kernels" / colab_like.KERNEL / "kernel.json"
+    spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    assert spec["argv"][:2] == [str(python), "-I"], spec
+
+
+def test_the_environment_probe_fails_outside_the_environment(environment, tmp_path):
+    """The check nbval runs after every page can fail: in the development environment it does."""
+    probe = colab_like.ENVIRONMENT_PROBE.format(venv=str(environment))
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=300, check=False)
+    assert result.returncode != 0 and "not in the Colab-like environment" in result.stderr

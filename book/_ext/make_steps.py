@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: What a notebook's run depends on besides its own cells.
 INPUTS = ("lessons_src/**/*.py", "requirements.txt", "pyproject.toml", "book/_ext/descent_build.py")
 #: Phases of the breakdown, in the order they run; a phase not timed in this run is left out.
-ORDER = ("execute", "build", "student-site", "lint", "pytest", "pdf", "pytest-slow")
+ORDER = ("execute", "build", "student-site", "lint", "colab-env", "pytest", "pdf", "pytest-slow")
 
 
 def inputs_digest(root: Path = ROOT) -> str:
