@@ -56,9 +56,8 @@ pdf: $(VENV)/.test-setup book student-site
 
 ## pdf-print: only the printing step of `pdf`, from the sites already built
 pdf-print:
-	$(STEP) timed $(TIMINGS) pdf -- $(BIN)/python book/_ext/print_pdf.py _build/html _build/pdf/descent.pdf
-	$(STEP) timed $(TIMINGS) pdf -- $(BIN)/python book/_ext/print_pdf.py _build/student-html \
-	  _build/pdf/descent-student.pdf
+	$(STEP) timed $(TIMINGS) pdf -- $(BIN)/python book/_ext/print_pdf.py \
+	  _build/html _build/pdf/descent.pdf _build/student-html _build/pdf/descent-student.pdf
 
 ## test: build the book and the student site (each notebook's run stored once in the execution
 ## cache, see README "Working on the course"), then lint and run every test but the slow ones

@@ -1,11 +1,12 @@
-"""Print a built Descent website into one PDF: ``python book/_ext/print_pdf.py SITE OUT.pdf``.
+"""Print built Descent websites into PDFs: ``python book/_ext/print_pdf.py SITE OUT.pdf [SITE OUT.pdf ...]``.
 
 Every page of the table of contents (``_toc.yml``), in its order, is opened in Debian's
 Chromium (driven by Playwright, served from 127.0.0.1 so that nothing is fetched from another
 host), left to render its mathematics and its sliders (each shows its first figure, and the
 print style sheet adds the address where it can be moved), has its folded solutions opened, and is
 printed to PDF; ``pdfunite`` (poppler-utils) joins the pages into ``OUT.pdf``. ``make pdf`` prints
-the full site (``_build/html``) and the student site (``_build/student-html``).
+the full site (``_build/html``) and the student site (``_build/student-html``) in one run: one
+browser prints the pages of both, ``--jobs`` at a time, so neither waits for the other's last page.
 """
 
 from __future__ import annotations
@@ -70,53 +71,64 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-async def _print_pages(base: str, pages: list[str], folder: Path, chromium: str, jobs: int) -> list[Path]:
+async def _print_pages(jobs_list: list[tuple[str, str, Path]], chromium: str, jobs: int) -> list[Path]:
+    """Print each (base address, page, part file) ``jobs`` at a time in one browser."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         slots = asyncio.Semaphore(jobs)
 
-        async def one(i: int, name: str) -> Path:
+        async def one(base: str, name: str, part: Path) -> Path:
             async with slots:
                 tab = await browser.new_page(viewport={"width": 1100, "height": 1400})
                 await tab.goto(f"{base}/{name}.html", wait_until="networkidle")
                 if not await tab.evaluate(SETTLE):
                     print(f"warning: a slider on {name} did not draw", file=sys.stderr)
-                part = folder / f"{i:03d}.pdf"
                 await tab.pdf(path=str(part), format="A4", print_background=True,
                               margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"})
                 await tab.close()
                 return part
 
-        parts = await asyncio.gather(*(one(i, name) for i, name in enumerate(pages)))
+        parts = await asyncio.gather(*(one(*job) for job in jobs_list))
         await browser.close()
     return list(parts)
 
 
-def print_site(site: Path, out: Path, chromium: str, jobs: int = 2) -> None:
-    """Print every page of ``site`` in the order of the toc (``jobs`` at a time), join them into ``out``."""
-    pages = [page for page in toc_pages() if (site / f"{page}.html").is_file()]
-    if not pages:
-        raise SystemExit(f"no pages of _toc.yml found in {site}: build the site first")
+def _serve(site: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     handler = functools.partial(_QuietHandler, directory=str(site))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+
+
+def print_sites(sites: list[tuple[Path, Path]], chromium: str, jobs: int = 2) -> None:
+    """Print every page of each ``(site, out)`` in the order of the toc, ``jobs`` pages at a time
+    over all the sites, and join each site's pages into its ``out``."""
+    pages = {site: [page for page in toc_pages() if (site / f"{page}.html").is_file()] for site, _ in sites}
+    for site, found in pages.items():
+        if not found:
+            raise SystemExit(f"no pages of _toc.yml found in {site}: build the site first")
+    servers = {site: _serve(site) for site, _ in sites}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            parts = asyncio.run(_print_pages(base, pages, Path(tmp), chromium, jobs))
-            subprocess.run(["pdfunite", *map(str, parts), str(out)], check=True)
+            work = [(servers[site][1], name, Path(tmp) / f"{n}-{i:03d}.pdf")
+                    for n, (site, _) in enumerate(sites) for i, name in enumerate(pages[site])]
+            parts = asyncio.run(_print_pages(work, chromium, jobs))
+            for n, (_, out) in enumerate(sites):
+                out.parent.mkdir(parents=True, exist_ok=True)
+                own = [part for part in parts if part.name.startswith(f"{n}-")]
+                subprocess.run(["pdfunite", *map(str, own), str(out)], check=True)
+                print(f"{out}: {len(own)} pages of the site")
     finally:
-        httpd.shutdown()
-    print(f"{out}: {len(pages)} pages of the site")
+        for httpd, _ in servers.values():
+            httpd.shutdown()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("site", type=Path, help="a built site, e.g. _build/html")
-    parser.add_argument("out", type=Path, help="the PDF to write")
+    parser.add_argument("pairs", type=Path, nargs="+", metavar="SITE OUT",
+                        help="a built site (e.g. _build/html) and the PDF to write, once or more")
     parser.add_argument("--jobs", type=int, default=2, help="pages printed at the same time (default 2)")
     args = parser.parse_args()
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
@@ -129,7 +141,10 @@ def main() -> None:
         missing.append("playwright (pip install -r tests/requirements.txt)")
     if missing:
         raise SystemExit("cannot print the PDF, missing: " + ", ".join(missing))
-    print_site(args.site.resolve(), args.out, chromium, args.jobs)
+    if len(args.pairs) % 2:
+        parser.error("give a site and its PDF, for each site to print")
+    pairs = [(site.resolve(), out) for site, out in zip(args.pairs[::2], args.pairs[1::2], strict=True)]
+    print_sites(pairs, chromium, args.jobs)
 
 
 if __name__ == "__main__":
