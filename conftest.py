@@ -80,10 +80,27 @@ def _live_sliders():
     return module
 
 
+#: The longest parts first, so that under pytest-xdist (which hands out test files and notebooks in
+#: the order collected) neither worker is left with a long file at the end while the other idles:
+#: the grader's sandbox runs, the browser, the notebooks (nbval), the claims over many seeds; then
+#: the rest in their own order.
+LONGEST_FIRST = ("tests/test_grading.py", "tests/test_site", "book/", "tests/test_part3_claims.py")
+
+
+def _rank(item: pytest.Item) -> int:
+    return next((rank for rank, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
+                len(LONGEST_FIRST))
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
     for item in items:
         if item.nodeid.startswith(SLOW):
             item.add_marker(pytest.mark.slow)
+    _add_probes(config, items)
+    items.sort(key=_rank)  # stable: each file's and notebook's own order is kept
+
+
+def _add_probes(config: pytest.Config, items: list) -> None:
     try:
         from nbval.plugin import IPyNbCell
     except ImportError:
