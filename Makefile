@@ -30,7 +30,10 @@ COLAB_LIKE ?= _build/colab-like
 TIMINGS := _build/timings.tsv
 STEP    := $(PYTHON) book/_ext/make_steps.py
 # pytest on both cores: one notebook's cells (and one test file's module-scoped fixtures) stay in
-# one worker (--dist loadscope); PYTEST_WORKERS=0 runs in this process
+# one worker (--dist loadscope); PYTEST_WORKERS=0 runs in this process. The slow checks are
+# grouped by their xdist_group marks instead (--dist loadgroup): the PDFs' tests on one worker,
+# and each page of the site in the browser (its checks at one width) as a unit, so the pages
+# spread over both workers
 PYTEST_WORKERS ?= 2
 
 ## book: install the book's requirements, fetch its JavaScript, build the HTML into _build/html;
@@ -93,7 +96,7 @@ slow-checks:
 	  else echo "No Chromium or pdfunite: the PDFs are not built and their test skips."; fi
 	DESCENT_TIMINGS=$(TIMINGS) DESCENT_TIMINGS_PHASE=pytest-slow $(STEP) timed $(TIMINGS) pytest-slow -- \
 	  $(BIN)/python -m pytest \
-	  $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadscope) -m slow tests; \
+	  $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup) -m slow tests; \
 	  status=$$?; $(STEP) report $(TIMINGS); exit $$status
 
 timings-start:

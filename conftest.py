@@ -49,9 +49,10 @@ PARTS = (
 #: Checks that need not run on every change, marked ``slow``: ``make test`` leaves them out
 #: (``-m "not slow"``), ``make test-slow`` runs them, and CI (``make test-all``) runs both. The PDFs,
 #: and the page-by-page audits of the site in the browser (axe-core on a desktop and on a phone,
-#: the phone layout), which load every page of the book several times each.
+#: the phone layout, the keyboard walk), which load every page of the book once more at each width.
 SLOW = ("tests/test_pdf.py::", "tests/test_site_phone.py::",
-        "tests/test_site.py::test_no_serious_accessibility_violations")
+        "tests/test_site.py::test_no_serious_accessibility_violations",
+        "tests/test_site.py::test_keyboard_reaches_and_moves_the_first_slider")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -27,6 +27,9 @@ PDFS = {"full": BUILD / "pdf" / "descent.pdf", "student": BUILD / "pdf" / "desce
 SITES = {"full": BUILD / "html", "student": BUILD / "student-html"}
 RAW_MARKUP = ["{glue", "```", ":::", "{exercise", "{solution", ":label:", ":class:", "{prf:", "{doc}",
               "{numref}", "{ref}", "{math}", "{cite", "$$", "\\(", "\\[", "\\begin{"]
+#: The PDFs' text is extracted once per module (its fixtures): under ``--dist loadgroup``
+#: (``make slow-checks``) these checks stay on one worker.
+pytestmark = pytest.mark.xdist_group("pdf")
 
 for _tool in ("pdftotext", "pdfimages", "pdftoppm", "pdfinfo"):
     if shutil.which(_tool) is None:

@@ -1,5 +1,28 @@
-"""The built website, read in a real browser: sliders move figures with no kernel, math renders,
-no request leaves the local host, and axe-core finds no serious accessibility violation.
+"""The built website, read in a real browser at desktop width (1280 x 900): math renders, no
+script fails and no request leaves the local host; every slider moves its figure with no kernel;
+axe-core finds no serious accessibility violation; and the keyboard reaches and moves the first
+slider (issue 20):
+
+* the first Tab reaches the skip link; the first slider is at most ``FIGURE_BUDGET`` presses from
+  page load (Tab, Tab, Enter on "Skip to the first interactive figure", Tab) and at most
+  ``MAIN_CONTENT_BUDGET`` via "Skip to main content" (every link, copy button and folded cell
+  before the figure is a stop); every stop on the way shows a focus indicator of at least 2 px;
+* arrow keys, Home and End move the slider and change its figure; ``aria-valuetext`` names the
+  parameter and the value the readout shows; a polite live region after the figure announces the
+  shown frame's alt text once per settled change.
+
+**One load per page.** The checks of a page share one open tab (``LoadedPage``, from the
+``tabs`` fixture), and pytest runs them one after the other, because their ``page_path`` is
+parametrized with module scope; ``tests/test_site_phone.py`` does the same at 390 px. A page is
+ready when MathJax has typeset it, its sliders are drawn, its images are decoded and nothing has
+changed in it for ``QUIET_MS``, and at least ``AFTER_IDLE_MS`` after ``networkidle``
+(``LoadedPage.settle``). The checks that only read the page come
+first; a check that moves a slider or presses a key takes the page with ``to_change()``, and a
+later check that needs the page as it loaded gets it reloaded. So ``make test`` (math, sliders)
+and the slow checks (axe, keyboard) each load a page once; the keyboard walk reloads it once
+more, because its second route counts presses from page load, with nothing focused yet.
+Each (viewport, page) is also an ``xdist_group``, so ``--dist loadgroup`` (``make slow-checks``)
+spreads the pages over the workers and keeps each page's checks on one.
 
 Needs the book built into ``_build/html`` (``make book``; set ``DESCENT_SITE`` to test a build
 elsewhere) and Debian's Chromium at ``/usr/bin/chromium`` (``.ci/run`` installs it); the
@@ -9,12 +32,14 @@ accessibility test also needs axe-core in ``tests/_vendor`` (``bash book/_ext/ve
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.server
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -68,6 +93,161 @@ playwright_sync = pytest.importorskip(
 )
 
 
+#: Presses from page load to the first slider through "Skip to main content": the links, copy
+#: buttons and "Show code cell source" toggles of the text before the first figure (chapter 7
+#: has the most, 44, measured 2026-12-06); formulas are not stops.
+MAIN_CONTENT_BUDGET = 50
+#: ... and through "Skip to the first interactive figure".
+FIGURE_BUDGET = 25
+
+#: A page is ready to be checked once MathJax has typeset it, its sliders are drawn and nothing
+#: in it has changed for ``QUIET_MS``: descent-a11y.js measures the boxes that scroll 100 ms
+#: after the last change. And not before ``AFTER_IDLE_MS`` after ``networkidle``, the time late
+#: requests and script errors had to show up before (the phone checks waited a fixed 800 ms).
+QUIET_MS = 150
+AFTER_IDLE_MS = 500
+#: After the window is resized, the page has not changed for this long: the resize event may
+#: come a frame late, then descent-a11y.js measures 100 ms later (the fixed wait was 500 ms).
+QUIET_AFTER_RESIZE_MS = 500
+#: The handles of the slider widgets, drawn after the page has loaded (require.js loads the
+#: widget manager).
+SLIDER_HANDLE = ".widget-vbox .noUi-handle"
+
+#: Resolves when the page is ready: its fonts loaded, MathJax's typesetting done (its startup
+#: promise), then ``quiet`` ms with no change to the document, then its images loaded; at most
+#: ``cap`` ms in all, so that a page that never settles is checked as it is.
+SETTLE_JS = """async ([quiet, cap]) => {
+  const ready = (async () => {
+    await document.fonts.ready;
+    if (window.MathJax?.startup?.promise) await window.MathJax.startup.promise;
+    await new Promise((resolve) => {
+      let timer = setTimeout(done, quiet);
+      const observer = new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(done, quiet); });
+      function done() { observer.disconnect(); resolve(); }
+      observer.observe(document.documentElement,
+                       {childList: true, subtree: true, attributes: true, characterData: true});
+    });
+    await Promise.all([...document.images].filter((img) => !img.complete && img.loading !== 'lazy')
+      .map((img) => img.decode().catch(() => null)));
+  })();
+  await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, cap))]);
+}"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Viewport:
+    """The browser window a page is read in; ``phone``: a touch screen laid out as a phone's."""
+
+    name: str
+    width: int
+    height: int
+    phone: bool = False
+
+
+DESKTOP = Viewport("desktop", 1280, 900)
+PHONE = Viewport("phone", 390, 844, phone=True)
+
+
+def has_sliders(page_path: str) -> bool:
+    return (SITE / page_path).is_file() and "widget-view+json" in (SITE / page_path).read_text()
+
+
+def by_page(pages: list[str], viewport: Viewport) -> list:
+    """``pages`` as parameters (named by their path), each in the ``xdist_group`` of its page
+    at ``viewport``: under ``--dist loadgroup`` the checks of one page run on one worker."""
+    return [pytest.param(page, id=page, marks=pytest.mark.xdist_group(f"{viewport.name}:{page}"))
+            for page in pages]
+
+
+class LoadedPage:
+    """One page of the site open in its own browser context at one viewport, shared by the
+    checks of that page.
+
+    ``measure(name, how)`` runs ``how()`` once and keeps what it returns, for the checks that
+    read the same measurement. ``as_loaded()`` gives the page as it loaded, reloading it first if
+    a check has changed it; ``to_change()`` gives it to a check that will (move a slider, press a
+    key, resize the window). ``requests`` and ``errors`` hold every request the page made and
+    every uncaught script error since it was opened, reloads included.
+    """
+
+    def __init__(self, browser, url: str, viewport: Viewport, sliders: bool) -> None:
+        self.url, self.viewport, self.sliders = url, viewport, sliders
+        self.context = browser.new_context(
+            viewport={"width": viewport.width, "height": viewport.height},
+            is_mobile=viewport.phone, has_touch=viewport.phone, device_scale_factor=1,
+        )
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self._measured: dict[str, object] = {}
+        self.page.goto(url, wait_until="networkidle")
+        self._settle_after_load()
+        self.changed = False
+
+    def _settle_after_load(self) -> None:
+        idle = time.monotonic()
+        self.settle()
+        self.page.wait_for_timeout(max(0.0, AFTER_IDLE_MS - 1000 * (time.monotonic() - idle)))
+
+    def settle(self, quiet_ms: float = QUIET_MS) -> None:
+        """Wait until the page is ready (``SETTLE_JS``): on a page with sliders, their handles
+        first (a page whose sliders never appear is left to the checks that look for them)."""
+        if self.sliders:
+            try:
+                self.page.wait_for_selector(SLIDER_HANDLE, timeout=20_000)
+            except playwright_sync.TimeoutError:
+                pass
+        self.page.evaluate(SETTLE_JS, [quiet_ms, 20_000])
+
+    def as_loaded(self):
+        if self.changed:
+            self.page.set_viewport_size({"width": self.viewport.width, "height": self.viewport.height})
+            self.page.reload(wait_until="networkidle")
+            self._settle_after_load()
+            self.changed = False
+        return self.page
+
+    def to_change(self):
+        page = self.as_loaded()
+        self.changed = True
+        return page
+
+    def measure(self, name: str, how: Callable[[], object]) -> object:
+        if name not in self._measured:
+            self._measured[name] = how()
+        return self._measured[name]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+class Tabs:
+    """The page open at each viewport: the checks of one page share it, and opening another
+    page at that viewport closes it, so a worker holds one page per viewport at a time. The
+    fixtures are module-scoped: one Playwright (and one browser) at a time per process, as the
+    sync API requires, and ``tests/test_site_phone.py`` imports them."""
+
+    def __init__(self, browser, server: str) -> None:
+        self.browser, self.server = browser, server
+        self._open: dict[Viewport, tuple[str, LoadedPage]] = {}
+
+    def open(self, page_path: str, viewport: Viewport) -> LoadedPage:
+        path, loaded = self._open.get(viewport, (None, None))
+        if path != page_path:
+            if loaded is not None:
+                loaded.close()
+            loaded = LoadedPage(self.browser, f"{self.server}/{page_path}", viewport, has_sliders(page_path))
+            self._open[viewport] = (page_path, loaded)
+        return loaded
+
+    def close(self) -> None:
+        for _, loaded in self._open.values():
+            loaded.close()
+        self._open.clear()
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     if not (SITE / "index.html").is_file():
@@ -95,74 +275,53 @@ def browser():
         browser.close()
 
 
-def _open(browser, url: str):
-    """Open a page, recording every request it makes and every uncaught script error."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    requests: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(url, wait_until="networkidle")
-    return page, requests
+@pytest.fixture(scope="module")
+def tabs(browser, server) -> Iterator[Tabs]:
+    tabs = Tabs(browser, server)
+    yield tabs
+    tabs.close()
+
+
+def wait_until(page, predicate: str, arg: object, timeout_ms: float) -> bool:
+    """Wait until ``predicate(arg)`` is true in the page, at most ``timeout_ms`` (the fixed
+    wait it replaces, so a check sees no less than it did); whether it came true."""
+    try:
+        page.wait_for_function(predicate, arg=arg, timeout=timeout_ms)
+    except playwright_sync.TimeoutError:
+        return False
+    return True
+
+
+#: The image data shown by the ``index``-th slider widget on the page.
+VISIBLE_FRAME_JS = """(index) => {
+  const widget = document.querySelectorAll('.widget-vbox')[index];
+  const images = [...widget.querySelectorAll('img')].filter(img => img.offsetParent !== null);
+  return images.length === 1 ? images[0].src : `${images.length} visible images`;
+}"""
+
+
+FRAME_CHANGED_JS = f"([index, before]) => ({VISIBLE_FRAME_JS})(index) !== before"
 
 
 def _visible_frame(page, widget_index: int) -> str:
-    """The image data shown by the ``widget_index``-th slider widget on the page."""
-    return page.evaluate(
-        """(index) => {
-            const widget = document.querySelectorAll('.widget-vbox')[index];
-            const images = [...widget.querySelectorAll('img')].filter(img => img.offsetParent !== null);
-            return images.length === 1 ? images[0].src : `${images.length} visible images`;
-        }""",
-        widget_index,
-    )
+    return page.evaluate(VISIBLE_FRAME_JS, widget_index)
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_every_slider_changes_its_figure(browser, server, chapter):
-    if (SITE / chapter).is_file() and "widget-view+json" not in (SITE / chapter).read_text():
-        pytest.skip("no slider on this page (tests/test_live_sliders.py: one per chapter)")
-    page, _ = _open(browser, f"{server}/{chapter}")
-    page.wait_for_selector(".widget-vbox .noUi-handle", timeout=20_000)
-    widgets = page.locator(".widget-vbox")
-    assert widgets.count() >= 1, "the chapter shows no slider widget"
-    for index in range(widgets.count()):
-        handles = widgets.nth(index).locator(".noUi-handle")
-        assert handles.count() >= 1
-        for h in range(handles.count()):
-            before = _visible_frame(page, index)
-            assert before.startswith("data:image/png"), before
-            handle = handles.nth(h)
-            at_start = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemin")
-            handle.focus()
-            page.keyboard.press("ArrowRight" if at_start else "ArrowLeft")
-            page.wait_for_timeout(200)
-            after = _visible_frame(page, index)
-            assert after.startswith("data:image/png"), after
-            assert after != before, f"slider {h} of widget {index} did not change its figure"
-    page.close()
+# The checks of a page run in the order they are defined: those that only read the page first.
 
 
-@pytest.mark.parametrize("chapter", ["book/intro.html", *CHAPTERS])
-def test_math_renders_no_script_fails_and_nothing_leaves_the_host(browser, server, chapter):
-    page, requests = _open(browser, f"{server}/{chapter}")
+@pytest.mark.parametrize("page_path", by_page(["book/intro.html", *CHAPTERS], DESKTOP), scope="module")
+def test_math_renders_no_script_fails_and_nothing_leaves_the_host(tabs, page_path):
+    loaded = tabs.open(page_path, DESKTOP)
+    page = loaded.as_loaded()
     page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
     assert page.locator("mjx-container").count() > 0
     assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
-    page.wait_for_timeout(500)
-    foreign = [u for u in requests if urlparse(u).scheme in {"http", "https"}
+    # the load waited AFTER_IDLE_MS after networkidle, and until MathJax had typeset the page
+    foreign = [u for u in loaded.requests if urlparse(u).scheme in {"http", "https"}
                and urlparse(u).hostname not in LOCAL_HOSTS]
     assert not foreign, f"requests left the local host: {foreign}"
-    assert not page.errors, f"uncaught script errors: {page.errors}"
-    page.close()
-
-
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_page_is_light(chapter):
-    if not (SITE / chapter).is_file():
-        pytest.skip(f"no built page {chapter}: run `make book` first")
-    size = (SITE / chapter).stat().st_size
-    assert size < 3_000_000, f"{chapter} weighs {size / 1e6:.1f} MB"
+    assert not loaded.errors, f"uncaught script errors: {loaded.errors}"
 
 
 def axe_violations(page) -> list[dict]:
@@ -191,22 +350,20 @@ def describe_violations(violations: list[dict], limit: int = 8) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("page_path", BUILT_PAGES)
-def test_no_serious_accessibility_violations(browser, server, page_path):
+@pytest.mark.parametrize("page_path", by_page(BUILT_PAGES, DESKTOP), scope="module")
+def test_no_serious_accessibility_violations(tabs, page_path):
     """axe-core (WCAG 2.1 A and AA) finds nothing serious or critical on the page."""
     if not AXE.is_file():
         pytest.skip(f"no axe-core at {AXE}: run `bash book/_ext/vendor.sh`")
     if not (SITE / page_path).is_file():
         pytest.skip(f"no built page {page_path}: run `make book` first")
-    page, _ = _open(browser, f"{server}/{page_path}")
-    page.wait_for_timeout(500)  # let MathJax and the slider widgets finish rendering
+    page = tabs.open(page_path, DESKTOP).as_loaded()  # MathJax and the sliders have rendered
     violations = axe_violations(page)
     named_by_file = page.evaluate(
         """() => [...document.querySelectorAll('.bd-article img')]
             .filter(img => /\\.(png|jpe?g|gif|svg|webp)$/i.test(img.getAttribute('alt') || ''))
             .map(img => `image in section #${img.closest('section[id]')?.id ?? '?'}`)"""
     )
-    page.close()
     serious = [v for v in violations if v["impact"] in {"serious", "critical"}]
     if named_by_file:
         # axe accepts any alt text; Sphinx's default, the image's file name, describes nothing.
@@ -217,3 +374,146 @@ def test_no_serious_accessibility_violations(browser, server, page_path):
             "nodes": [{"target": [alt]} for alt in named_by_file],
         })
     assert not serious, f"{page_path}: accessibility violations\n" + describe_violations(serious)
+
+
+@pytest.mark.parametrize("page_path", by_page(CHAPTERS, DESKTOP), scope="module")
+def test_every_slider_changes_its_figure(tabs, page_path):
+    if (SITE / page_path).is_file() and not has_sliders(page_path):
+        pytest.skip("no slider on this page (tests/test_live_sliders.py: one per chapter)")
+    page = tabs.open(page_path, DESKTOP).to_change()
+    page.wait_for_selector(SLIDER_HANDLE, timeout=20_000)
+    widgets = page.locator(".widget-vbox")
+    assert widgets.count() >= 1, "the chapter shows no slider widget"
+    for index in range(widgets.count()):
+        handles = widgets.nth(index).locator(".noUi-handle")
+        assert handles.count() >= 1
+        for h in range(handles.count()):
+            before = _visible_frame(page, index)
+            assert before.startswith("data:image/png"), before
+            handle = handles.nth(h)
+            at_start = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemin")
+            handle.focus()
+            page.keyboard.press("ArrowRight" if at_start else "ArrowLeft")
+            wait_until(page, FRAME_CHANGED_JS, [index, before], 200)
+            after = _visible_frame(page, index)
+            assert after.startswith("data:image/png"), after
+            assert after != before, f"slider {h} of widget {index} did not change its figure"
+
+
+FOCUS_JS = """() => {
+  const e = document.activeElement;
+  const s = getComputedStyle(e);
+  return {
+    name: `${e.tagName.toLowerCase()}.${String(e.className?.baseVal ?? e.className).split(' ')[0]}`,
+    ring: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2,
+    handle: e.classList.contains('noUi-handle'),
+    valuetext: e.getAttribute('aria-valuetext'),
+    valuenow: e.getAttribute('aria-valuenow'),
+    readout: e.closest('.widget-hbox')?.querySelector(':scope > .widget-box')?.textContent.trim() ?? null,
+    label: e.closest('.widget-slider')?.querySelector('.widget-label')?.textContent.trim() ?? null,
+  };
+}"""
+
+
+def _tabs_to_first_slider(page, skip_links: int, limit: int) -> tuple[int, list[str]]:
+    """Presses from load to the first slider handle, Tab-ing ``skip_links`` times to choose a skip
+    link and Enter; the stops on the way that showed no focus indicator."""
+    presses, unringed = 0, []
+    for _ in range(skip_links):
+        page.keyboard.press("Tab")
+        presses += 1
+    page.keyboard.press("Enter")
+    presses += 1
+    while presses < limit + 40:
+        page.keyboard.press("Tab")
+        presses += 1
+        focus = page.evaluate(FOCUS_JS)
+        if not focus["ring"]:
+            unringed.append(focus["name"])
+        if focus["handle"]:
+            return presses, unringed
+    return presses, unringed
+
+
+@pytest.mark.parametrize("page_path", by_page([p for p in PAGES if "/ch" in p], DESKTOP), scope="module")
+def test_keyboard_reaches_and_moves_the_first_slider(tabs, page_path):
+    if not has_sliders(page_path):
+        pytest.skip("no slider on this page")
+    loaded = tabs.open(page_path, DESKTOP)
+    page = loaded.to_change()
+    page.wait_for_selector(SLIDER_HANDLE, timeout=20_000)
+
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
+    page.keyboard.press("Shift+Tab")
+    presses, unringed = _tabs_to_first_slider(page, 1, MAIN_CONTENT_BUDGET)
+    assert page.evaluate(FOCUS_JS)["handle"], "Skip to main content never led to a slider"
+    assert presses <= MAIN_CONTENT_BUDGET, f"{presses} presses to the first slider via the main content"
+    assert not unringed, f"stops with no visible focus indicator: {sorted(set(unringed))}"
+
+    # the second route counts presses from page load too, so from a page with nothing focused
+    page = loaded.to_change()
+    page.wait_for_selector(SLIDER_HANDLE, timeout=20_000)
+    presses, _ = _tabs_to_first_slider(page, 2, FIGURE_BUDGET)
+    focus = page.evaluate(FOCUS_JS)
+    assert focus["handle"] and presses <= FIGURE_BUDGET, f"{presses} presses to the first slider"
+
+    # aria-valuetext: the parameter and the value the readout shows, not the frame index
+    assert focus["label"] and focus["readout"]
+    assert focus["valuetext"] == f"{focus['label']} = {focus['readout']}", focus
+
+    def frame() -> str:
+        return page.evaluate("""() => [...document.querySelectorAll('.widget-vbox')[0]
+            .querySelectorAll('img')].filter(img => img.offsetParent !== null)
+            .map(img => img.src.slice(-80)).join()""")
+
+    moved = {}
+    for key in ["End", "Home", "ArrowRight", "ArrowLeft"]:
+        before_frame, before_index = frame(), focus["valuenow"]
+        page.keyboard.press(key)
+        page.wait_for_timeout(200)
+        focus = page.evaluate(FOCUS_JS)
+        moved[key] = focus["valuenow"] != before_index
+        if moved[key]:
+            assert frame() != before_frame, f"{key} moved the slider but not its figure"
+            assert focus["valuetext"] == f"{focus['label']} = {focus['readout']}", focus
+    # End may find the slider at its end already; then Home moves it, and the arrows always do
+    assert (moved["End"] or moved["Home"]) and moved["ArrowRight"] and moved["ArrowLeft"], moved
+    assert focus["ring"], "the focused slider handle shows no focus indicator"
+
+    # the live region after the figure says what the frame shown now shows, once per settled
+    # change: three quick presses, one announcement, of the frame they end on
+    # the presses above have been announced: the status shows the alt text of the frame they
+    # ended on (nothing is announced at load, and one timer per figure, so it comes once)
+    wait_until(page, """() => {
+      const figure = document.querySelectorAll('.widget-vbox')[0];
+      const shown = [...figure.querySelectorAll('img')].find(img => img.offsetParent !== null);
+      return figure.nextElementSibling?.textContent === shown?.alt;
+    }""", None, 1000)
+    page.evaluate("""() => {
+      const status = document.querySelectorAll('.widget-vbox')[0].nextElementSibling;
+      window.descentAnnouncements = [];
+      new MutationObserver(() => window.descentAnnouncements.push(status.textContent))
+        .observe(status, {childList: true, characterData: true, subtree: true});
+    }""")
+    page.keyboard.press("Home")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(1500)
+    said = page.evaluate("""() => {
+      const figure = document.querySelectorAll('.widget-vbox')[0];
+      const status = figure.nextElementSibling;
+      const shown = [...figure.querySelectorAll('img')].find(img => img.offsetParent !== null);
+      return {role: status.getAttribute('role'), live: status.getAttribute('aria-live'),
+              text: status.textContent, alt: shown.alt, announcements: window.descentAnnouncements};
+    }""")
+    assert said["role"] == "status" and said["live"] == "polite", said
+    assert said["announcements"] == [said["alt"]], said
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_page_is_light(chapter):
+    if not (SITE / chapter).is_file():
+        pytest.skip(f"no built page {chapter}: run `make book` first")
+    size = (SITE / chapter).stat().st_size
+    assert size < 3_000_000, f"{chapter} weighs {size / 1e6:.1f} MB"
