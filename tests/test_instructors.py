@@ -185,3 +185,30 @@ def test_site_table_matches_the_chapter_pages(site):
     assert set(listed) == set(shown), set(listed) ^ set(shown)
     for label, number in listed.items():
         assert shown[label].startswith(number + " "), (label, number, shown[label])
+
+
+#: A rubric's heading: ``**Title** ({ref}`label`), type, N points.``
+RUBRIC = re.compile(r"^\*\*[^*\n]+\*\* \(\{ref\}`([\w-]+)`\), ([\w ]+), (\d+) points\.$", re.M)
+
+
+def test_every_hand_graded_exercise_has_a_rubric_worth_its_difficulty():
+    """An exercise with no autograded test is graded by hand from ``book/instructors/rubrics.md``:
+    each has its rubric there, with the exercise's type and the points its difficulty gives
+    (4, 6 or 8 for difficulty 1, 2 or 3, as the page says)."""
+    rubrics = {label: (kind, int(points)) for label, kind, points in
+               RUBRIC.findall((ROOT / "book" / "instructors" / "rubrics.md").read_text(encoding="utf-8"))}
+    missing, wrong = [], []
+    for path in NOTEBOOKS:
+        for page in chapter_pages(path):
+            for label, _title, classes in _exercises(page):
+                if "autograded" in classes:
+                    continue
+                kind = next(c.removeprefix("type-") for c in classes if c.startswith("type-"))
+                difficulty = int(next(c.removeprefix("difficulty-") for c in classes
+                                      if c.startswith("difficulty-")))
+                if label not in rubrics:
+                    missing.append(label)
+                elif rubrics[label] != (kind, 2 + 2 * difficulty):
+                    wrong.append((label, rubrics[label], (kind, 2 + 2 * difficulty)))
+    assert not missing, f"hand-graded exercises with no rubric: {missing}"
+    assert not wrong, f"rubrics whose type or points differ from the exercise's: {wrong}"
