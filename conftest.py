@@ -81,6 +81,10 @@ def _live_sliders():
     return module
 
 
+#: The fixture book's notebooks are run by the builds of tests/test_editions.py, with their own
+#: requirements (myst-nb's glue); they are not pages of the course, so nbval leaves them out.
+collect_ignore = ["tests/data"]
+
 #: The longest parts first, so that under pytest-xdist (which hands out test files and notebooks in
 #: the order collected) neither worker is left with a long file at the end while the other idles:
 #: the grader's sandbox runs, the browser, the notebooks (nbval), the claims over many seeds; then

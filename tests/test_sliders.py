@@ -21,6 +21,7 @@ from lessons_src.viz.sliders import (
     NARROW_SCREEN_PX,
     NARROW_WIDTH_INCHES,
     NarrowLayout,
+    render_png,
     slider_mode,
     smallest_text_pt,
 )
@@ -222,3 +223,37 @@ def test_a_twin_axes_stays_with_its_panel_in_the_narrow_layout():
     assert narrow.height <= round(3.6 * dpi), f"{narrow.height} px: the twin got a row of its own"
     layout = NarrowLayout(fig)
     assert layout.narrow_positions[twin].bounds == pytest.approx(layout.narrow_positions[ax].bounds)
+
+
+def test_a_figure_drawn_at_two_sizes_in_turn_keeps_a_renderer_per_size_and_the_same_pixels():
+    """Static frames are drawn at the figure's size and in the narrow layout, in turn: the
+    canvas keeps one renderer per size (so matplotlib's text caches, which are per renderer,
+    carry over), and each drawing is pixel for pixel what a fresh canvas draws."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    parabola = Quadratic1D(1, -2, 1)
+    fig, (left, right) = plots.figure(2, for_slider=True, width=8, height=3)
+    plots.draw_curve(left, parabola, -6, 8)
+    right.set_xlabel(r"step $k$")
+    right.set_ylabel(r"$|x_k - x^*|$")
+    right.semilogy([1, 2, 3], [1e-1, 1e-3, 1e-6])  # tick labels in mathtext
+    narrow = NarrowLayout(fig)
+    made = []
+    original = RendererAgg.__init__
+
+    def counted(self, *args, **kwargs):
+        made.append(args)
+        original(self, *args, **kwargs)
+
+    RendererAgg.__init__ = counted
+    try:
+        drawings = [(render_png(fig), narrow.render()[0]) for _ in range(3)]
+    finally:
+        RendererAgg.__init__ = original
+    assert len(made) <= 2, f"{len(made)} renderers made for two sizes"
+    assert len({wide for wide, _ in drawings}) == 1 and len({small for _, small in drawings}) == 1
+    fresh = FigureCanvasAgg(fig)  # a plain canvas: one renderer, made anew
+    fresh.draw()
+    plain = np.asarray(fresh.buffer_rgba())
+    ours = np.asarray(Image.open(io.BytesIO(drawings[0][0])).convert("RGBA"))
+    assert plain.shape == ours.shape and np.array_equal(plain[..., :3], ours[..., :3])

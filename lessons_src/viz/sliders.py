@@ -29,7 +29,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpec
 from matplotlib.text import Text
@@ -103,6 +103,25 @@ def slider_mode() -> str:
     return mode
 
 
+class _SizedCanvas(FigureCanvasAgg):
+    """An Agg canvas that keeps one renderer per size of its figure.
+
+    A static slider figure is drawn twice a frame, at its own size and in its narrow layout
+    (:class:`NarrowLayout`). Matplotlib's canvas keeps a single renderer and makes a new one
+    whenever the size changes, and its caches of laid-out text and parsed mathtext are per
+    renderer, so every frame started them afresh; with a renderer per size they carry over.
+    """
+
+    def get_renderer(self) -> RendererAgg:
+        width, height = self.get_width_height(physical=True)
+        key = (width, height, self.figure.dpi)
+        renderers = self.__dict__.setdefault("_renderers", {})
+        if key not in renderers:
+            renderers[key] = RendererAgg(width, height, self.figure.dpi)
+        self.renderer, self._lastKey = renderers[key], key
+        return self.renderer
+
+
 def freeze_layout(fig: Figure, *, dpi: float = 80) -> None:
     """Give ``fig`` its own Agg canvas at ``dpi``, lay it out once, and keep that layout.
 
@@ -110,13 +129,13 @@ def freeze_layout(fig: Figure, *, dpi: float = 80) -> None:
     axes in place while their data move, so the layout is computed once.
     """
     fig.set_dpi(dpi)
-    FigureCanvasAgg(fig).draw()
+    _SizedCanvas(fig).draw()
     fig.set_layout_engine("none")
 
 
 def render_png(fig: Figure, *, colors: int | None = None) -> bytes:
     """Draw ``fig`` and return PNG bytes; ``colors`` reduces it to a palette (smaller files)."""
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else _SizedCanvas(fig)
     canvas.draw()
     width, height = canvas.get_width_height(physical=True)
     image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
@@ -218,7 +237,7 @@ class NarrowLayout:
                     ax.set_subplotspec(grid[row, 0])
             fig.set_size_inches(*self.narrow_size)
             fig.set_layout_engine("constrained")
-            FigureCanvasAgg(fig).draw()
+            _SizedCanvas(fig).draw()
             fig.set_layout_engine("none")
             self.narrow_positions = self._positions()
         for ax, spec in specs.items():
