@@ -249,3 +249,10 @@ def test_sharpness_along_with_loose_defaults_gives_lower_bounds(small):
     tops = np.array([np.linalg.eigvalsh(_torch_hessian(model, theta))[-1] for theta in points])
     assert np.all(trace.values <= tops * (1 + 1e-12))
     assert np.any(trace.values < tops * (1 - 1e-6))             # loose enough to be below
+
+
+@pytest.mark.parametrize("kind", ["softmax", "mlp"])
+def test_a_direction_of_the_wrong_length_is_refused_by_name(small, kind):
+    model = _model(kind, LOSSES[0], small, 0.0)
+    with pytest.raises(ValueError, match=r"vector must have shape \(\.\.\., \d+\) like theta"):
+        model.hvp(_theta(model), np.ones(model.dim + 1))

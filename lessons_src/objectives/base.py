@@ -38,6 +38,16 @@ def as_points(x: ArrayLike, dim: int) -> Array:
     return points
 
 
+def as_direction(vector: ArrayLike, dim: int, point_name: str = "x") -> Array:
+    """Return ``vector`` as a float array of directions in :math:`\\mathbb{R}^{dim}`, or raise a
+    ``ValueError`` that names ``vector`` (and the point ``point_name`` it must match)."""
+    try:
+        return as_points(vector, dim)
+    except ValueError:
+        raise ValueError(f"vector must have shape (..., {dim}) like {point_name}, "
+                         f"got shape {np.shape(vector)}") from None
+
+
 class Objective(ABC):
     """A twice-differentiable function :math:`f:\\mathbb{R}^d \\to \\mathbb{R}`."""
 
@@ -66,11 +76,7 @@ class Objective(ABC):
         overrides it with a product that never forms the :math:`d \times d` Hessian.
         """
         x = as_points(x, self.dim)
-        try:
-            vector = as_points(vector, self.dim)
-        except ValueError:
-            raise ValueError(f"vector must have shape (..., {self.dim}) like x, "
-                             f"got shape {np.shape(vector)}") from None
+        vector = as_direction(vector, self.dim)
         return (self.hessian(x) @ vector[..., None])[..., 0]
 
     def __repr__(self) -> str:

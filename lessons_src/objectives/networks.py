@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .base import Array, Objective, as_points
+from .base import Array, Objective, as_direction, as_points
 
 
 class Digits(NamedTuple):
@@ -169,11 +169,7 @@ class _Classifier(Objective):
         (310,)
         """
         theta = as_points(theta, self.dim)
-        try:
-            vector = as_points(vector, self.dim)
-        except ValueError:
-            raise ValueError(f"vector must have shape (..., {self.dim}) like theta, "
-                             f"got shape {np.shape(vector)}") from None
+        vector = as_direction(vector, self.dim, "theta")
         theta, vector = np.broadcast_arrays(theta, vector)
         activations = self._forward(theta, self.X)
         r_activations = self._forward_r(theta, vector, self.X, activations)
