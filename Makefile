@@ -12,8 +12,8 @@ CELL_TIMEOUT ?= 60
 MEMORY_MIB   ?= 2048
 NOTEBOOK_TIMEOUT ?= 600
 
-.PHONY: book student-site pdf pdf-print test test-slow test-all slow-checks timings-start lint outputs clean \
-  assignments grade glue-dump glue-compare lighthouse
+.PHONY: book student-site execute sites colab-env pdf pdf-print test test-slow test-all slow-checks \
+  pdfs-if-possible timings-start lint outputs clean assignments grade glue-dump glue-compare lighthouse
 
 # The build runs two notebooks at a time and pytest runs on two workers, so each process gets its
 # share of the cores for BLAS and OpenMP: oversubscribed, OpenBLAS's spinning threads took chapter
@@ -29,28 +29,62 @@ COLAB_LIKE ?= _build/colab-like
 # where `make test` and `make test-slow` note each phase's wall time, and the tool that times them
 TIMINGS := _build/timings.tsv
 STEP    := $(PYTHON) book/_ext/make_steps.py
-# pytest on both cores: one notebook's cells (and one test file's module-scoped fixtures) stay in
-# one worker (--dist loadscope); PYTEST_WORKERS=0 runs in this process. The slow checks are
-# grouped by their xdist_group marks instead (--dist loadgroup): the PDFs' tests on one worker,
-# and each page of the site in the browser (its checks at one width) as a unit, so the pages
-# spread over both workers
+# pytest on both cores. A worker takes a whole unit of conftest.py's work_unit: a notebook (nbval's
+# cells share its kernel), a test file (its module fixtures are made once), or one page of the
+# site in a browser test file (its checks share one load), so the pages spread over both workers;
+# the units go out in conftest.py's order, longest first (--no-loadscope-reorder). pytest-xdist's
+# own --dist loadgroup reads xdist_group marks, which pytest 9 drops. PYTEST_WORKERS=0 runs in
+# this process.
 PYTEST_WORKERS ?= 2
+PYTEST_DIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder)
+# Where a phase run inside another is noted (PHASE=sites: in `sites`), so the breakdown shows it
+# under that phase
+PHASE ?=
+
+# pytest over the package's doctests, the tests and the notebooks (nbval, in the Colab-like
+# kernel), timed as phase $(1), with the marks $(2); then the breakdown of the whole run
+define run-pytest
+DESCENT_TIMINGS=$(TIMINGS) DESCENT_TIMINGS_PHASE=$(1) DESCENT_COLAB_LIKE=$(abspath $(COLAB_LIKE)) \
+  JUPYTER_PATH=$(abspath $(COLAB_LIKE))/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH)) \
+  $(STEP) timed $(TIMINGS) $(1) -- $(BIN)/python -m pytest $(PYTEST_DIST) \
+  --nbval-lax --nbval-kernel-name descent-colab-like --doctest-modules $(2) lessons_src tests book; \
+  status=$$?; $(STEP) report $(TIMINGS); exit $$status
+endef
 
 ## book: install the book's requirements, fetch its JavaScript, build the HTML into _build/html;
 ## the build also writes the Jupyter editions of the chapters, _build/notebooks/{full,student}/
 ## (book/_ext/editions.py), that the launch buttons and the download button open
-book: $(VENV)/.book-setup $(VENDOR)
+book: execute
+	$(STEP) timed $(TIMINGS) $(PHASE)build -- $(BIN)/jupyter-book build -W -n --keep-going .
+
+## execute: run the notebooks the execution cache lacks, two at a time, into the cache both sites
+## are built from (book/_ext/make_steps.py); with nothing changed, nothing runs
+ifdef EXECUTED
+execute: ;
+else
+execute: $(VENV)/.book-setup $(VENDOR)
 	$(STEP) cache-inputs _build
 	$(STEP) timed $(TIMINGS) execute -- $(BIN)/python book/_ext/make_steps.py execute _build/.jupyter_cache
-	$(STEP) timed $(TIMINGS) build -- $(BIN)/jupyter-book build -W -n --keep-going .
+endif
 
 ## student-site: the website without solutions (sphinx-exercise's hide_solutions, set in a
 ## generated copy of _config.yml), into _build/student-html, for publishing to students
-student-site: $(VENV)/.book-setup $(VENDOR)
+student-site: execute
 	$(BIN)/python book/_ext/descent_editions.py student-config _build/student/_config.yml
-	$(STEP) timed $(TIMINGS) student-site -- $(BIN)/jupyter-book build -W -n --keep-going \
+	$(STEP) timed $(TIMINGS) $(PHASE)student-site -- $(BIN)/jupyter-book build -W -n --keep-going \
 	  --config _build/student/_config.yml --toc _build/student/_toc.yml --path-output _build/student .
 	ln -sfn student/_build/html _build/student-html
+
+## sites: after the notebooks have run, build the site and the student site and make the
+## Colab-like environment side by side: each is one process that keeps one core busy
+sites: $(VENV)/.test-setup execute
+	$(STEP) timed $(TIMINGS) sites -- $(MAKE) --no-print-directory -j3 -Otarget EXECUTED=1 PHASE=sites: \
+	  book student-site colab-env
+
+## colab-env: the Colab-like environment nbval's kernel runs in (tests/colab_like.py), in COLAB_LIKE:
+## only Colab's packages and lessons_src as pip installs it
+colab-env: $(VENV)/.test-setup
+	$(STEP) timed $(TIMINGS) $(PHASE)colab-env -- $(BIN)/python tests/colab_like.py $(COLAB_LIKE)
 
 ## pdf: the printable book, _build/pdf/descent.pdf (with solutions) and descent-student.pdf,
 ## printed from the two websites by Debian's Chromium and joined with pdfunite (poppler-utils)
@@ -65,39 +99,36 @@ pdf-print:
 ## test: build the book and the student site (each notebook's run stored once in the execution
 ## cache, see README "Working on the course"), then lint and run every test but the slow ones
 ## (unit, notebooks, live sliders, browser, editions, grading, PyTorch) on two cores; prints where
-## the time went. nbval runs every page in a Colab-like environment (tests/colab_like.py, made in
-## COLAB_LIKE): only Colab's packages and lessons_src as pip installs it. CI runs `make test-all`.
-test: timings-start $(VENV)/.test-setup $(VENV)/.grader-setup book student-site
+## the time went. nbval runs every page in a Colab-like environment (`colab-env`). CI runs
+## `make test-all`.
+test: timings-start $(VENV)/.test-setup $(VENV)/.grader-setup sites
 	$(STEP) timed $(TIMINGS) lint -- $(BIN)/ruff check .
-	$(STEP) timed $(TIMINGS) colab-env -- $(BIN)/python tests/colab_like.py $(COLAB_LIKE)
-	DESCENT_TIMINGS=$(TIMINGS) DESCENT_COLAB_LIKE=$(abspath $(COLAB_LIKE)) \
-	  JUPYTER_PATH=$(abspath $(COLAB_LIKE))/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH)) \
-	  $(STEP) timed $(TIMINGS) pytest -- $(BIN)/python -m pytest \
-	  $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadscope) \
-	  --nbval-lax --nbval-kernel-name descent-colab-like --doctest-modules -m "not slow" \
-	  lessons_src tests book; \
-	  status=$$?; $(STEP) report $(TIMINGS); exit $$status
+	$(call run-pytest,pytest,-m "not slow")
 
-## test-slow: the checks that need not run on every change, which CI still runs (after `make
-## test`, in `make test-all`): print both sites to PDF (Chromium, pdfunite) and test the PDFs,
+## test-slow: the checks that need not run on every change, which CI still runs (in `make
+## test-all`, in one pytest run with `make test`'s): print both sites to PDF (Chromium, pdfunite) and test the PDFs,
 ## and audit every page in the browser (axe-core on a desktop and a phone, the phone layout);
 ## the tests marked `slow` in conftest.py
-test-slow: timings-start $(VENV)/.test-setup book student-site
+test-slow: timings-start $(VENV)/.test-setup sites
 	$(MAKE) slow-checks
 
-## test-all: everything CI runs (.ci/run): `make test`, then the slow checks and Lighthouse's
-## accessibility score, on the same build
-test-all: test
-	$(MAKE) slow-checks
+## test-all: everything CI runs (.ci/run): what `make test` builds and runs and the slow checks,
+## in one pytest run (so a page of the site is loaded once at desktop width for the checks of both,
+## and neither run waits for the other's last test), then Lighthouse's accessibility score
+test-all: timings-start $(VENV)/.test-setup $(VENV)/.grader-setup sites
+	$(STEP) timed $(TIMINGS) lint -- $(BIN)/ruff check .
+	$(MAKE) --no-print-directory pdfs-if-possible
+	$(call run-pytest,pytest,)
 	$(MAKE) lighthouse
 
-slow-checks:
+slow-checks: pdfs-if-possible
+	DESCENT_TIMINGS=$(TIMINGS) DESCENT_TIMINGS_PHASE=pytest-slow $(STEP) timed $(TIMINGS) pytest-slow -- \
+	  $(BIN)/python -m pytest $(PYTEST_DIST) -m slow tests; \
+	  status=$$?; $(STEP) report $(TIMINGS); exit $$status
+
+pdfs-if-possible:
 	if [ -x /usr/bin/chromium ] && command -v pdfunite >/dev/null; then $(MAKE) pdf-print; \
 	  else echo "No Chromium or pdfunite: the PDFs are not built and their test skips."; fi
-	DESCENT_TIMINGS=$(TIMINGS) DESCENT_TIMINGS_PHASE=pytest-slow $(STEP) timed $(TIMINGS) pytest-slow -- \
-	  $(BIN)/python -m pytest \
-	  $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup) -m slow tests; \
-	  status=$$?; $(STEP) report $(TIMINGS); exit $$status
 
 timings-start:
 	$(STEP) start $(TIMINGS)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -95,6 +96,42 @@ LONGEST_FIRST = ("tests/test_grading.py", "tests/test_site", "book/", "tests/tes
 def _rank(item: pytest.Item) -> int:
     return next((rank for rank, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
                 len(LONGEST_FIRST))
+
+
+#: Test files whose checks are parametrized by a page of the site: each page is a unit of its own.
+BY_PAGE = ("tests/test_site.py", "tests/test_site_phone.py")
+
+
+def work_unit(nodeid: str) -> str:
+    """What pytest-xdist hands one worker as a whole: a notebook (nbval's cells share its kernel),
+    a test file (its module fixtures are made once), or, in the browser checks, one page in one
+    file (its checks share the page loaded once).
+
+    >>> work_unit("book/ch03/saddles.ipynb::Cell 4")
+    'book/ch03/saddles.ipynb'
+    >>> work_unit("tests/test_grading.py::test_honest_work_gets_the_predicted_score[ch05]")
+    'tests/test_grading.py'
+    >>> work_unit("tests/test_site_phone.py::test_nothing_is_cut_off_on_a_phone[book/intro.html-320]")
+    'tests/test_site_phone.py::book/intro.html'
+    """
+    path, _, rest = nodeid.partition("::")
+    page = re.search(r"[\[-]([^\[\]-]*\.html)[\]-]", rest) if path in BY_PAGE else None
+    return f"{path}::{page.group(1)}" if page else path
+
+
+if importlib.util.find_spec("xdist"):
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+        """``--dist loadscope`` with ``work_unit`` as the scope. pytest-xdist's ``loadgroup`` would
+        read ``xdist_group`` marks, but pytest 9 ignores the node ids it rewrites to carry them."""
+        if config.getvalue("dist") != "loadscope":
+            return None
+        from xdist.scheduler import LoadScopeScheduling
+
+        class ByWorkUnit(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return work_unit(nodeid)
+
+        return ByWorkUnit(config, log)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:

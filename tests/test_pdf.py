@@ -27,9 +27,8 @@ PDFS = {"full": BUILD / "pdf" / "descent.pdf", "student": BUILD / "pdf" / "desce
 SITES = {"full": BUILD / "html", "student": BUILD / "student-html"}
 RAW_MARKUP = ["{glue", "```", ":::", "{exercise", "{solution", ":label:", ":class:", "{prf:", "{doc}",
               "{numref}", "{ref}", "{math}", "{cite", "$$", "\\(", "\\[", "\\begin{"]
-#: The PDFs' text is extracted once per module (its fixtures): under ``--dist loadgroup``
-#: (``make slow-checks``) these checks stay on one worker.
-pytestmark = pytest.mark.xdist_group("pdf")
+# The PDFs' text is extracted once per module (its fixtures); the file is one unit of
+# conftest.py's work_unit, so under pytest-xdist its checks stay on one worker.
 
 for _tool in ("pdftotext", "pdfimages", "pdftoppm", "pdfinfo"):
     if shutil.which(_tool) is None:

@@ -21,8 +21,8 @@ first; a check that moves a slider or presses a key takes the page with ``to_cha
 later check that needs the page as it loaded gets it reloaded. So ``make test`` (math, sliders)
 and the slow checks (axe, keyboard) each load a page once; the keyboard walk reloads it once
 more, because its second route counts presses from page load, with nothing focused yet.
-Each (viewport, page) is also an ``xdist_group``, so ``--dist loadgroup`` (``make slow-checks``)
-spreads the pages over the workers and keeps each page's checks on one.
+Under pytest-xdist a page is one unit of ``conftest.py``'s ``work_unit`` (as a page at 390 px is
+in ``tests/test_site_phone.py``): the pages spread over the workers and each page's checks stay on one.
 
 Needs the book built into ``_build/html`` (``make book``; set ``DESCENT_SITE`` to test a build
 elsewhere) and Debian's Chromium at ``/usr/bin/chromium`` (``.ci/run`` installs it); the
@@ -152,11 +152,6 @@ def has_sliders(page_path: str) -> bool:
     return (SITE / page_path).is_file() and "widget-view+json" in (SITE / page_path).read_text()
 
 
-def by_page(pages: list[str], viewport: Viewport) -> list:
-    """``pages`` as parameters (named by their path), each in the ``xdist_group`` of its page
-    at ``viewport``: under ``--dist loadgroup`` the checks of one page run on one worker."""
-    return [pytest.param(page, id=page, marks=pytest.mark.xdist_group(f"{viewport.name}:{page}"))
-            for page in pages]
 
 
 class LoadedPage:
@@ -310,7 +305,7 @@ def _visible_frame(page, widget_index: int) -> str:
 # The checks of a page run in the order they are defined: those that only read the page first.
 
 
-@pytest.mark.parametrize("page_path", by_page(["book/intro.html", *CHAPTERS], DESKTOP), scope="module")
+@pytest.mark.parametrize("page_path", ["book/intro.html", *CHAPTERS], scope="module")
 def test_math_renders_no_script_fails_and_nothing_leaves_the_host(tabs, page_path):
     loaded = tabs.open(page_path, DESKTOP)
     page = loaded.as_loaded()
@@ -350,7 +345,7 @@ def describe_violations(violations: list[dict], limit: int = 8) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("page_path", by_page(BUILT_PAGES, DESKTOP), scope="module")
+@pytest.mark.parametrize("page_path", BUILT_PAGES, scope="module")
 def test_no_serious_accessibility_violations(tabs, page_path):
     """axe-core (WCAG 2.1 A and AA) finds nothing serious or critical on the page."""
     if not AXE.is_file():
@@ -376,7 +371,7 @@ def test_no_serious_accessibility_violations(tabs, page_path):
     assert not serious, f"{page_path}: accessibility violations\n" + describe_violations(serious)
 
 
-@pytest.mark.parametrize("page_path", by_page(CHAPTERS, DESKTOP), scope="module")
+@pytest.mark.parametrize("page_path", CHAPTERS, scope="module")
 def test_every_slider_changes_its_figure(tabs, page_path):
     if (SITE / page_path).is_file() and not has_sliders(page_path):
         pytest.skip("no slider on this page (tests/test_live_sliders.py: one per chapter)")
@@ -435,7 +430,7 @@ def _tabs_to_first_slider(page, skip_links: int, limit: int) -> tuple[int, list[
     return presses, unringed
 
 
-@pytest.mark.parametrize("page_path", by_page([p for p in PAGES if "/ch" in p], DESKTOP), scope="module")
+@pytest.mark.parametrize("page_path", [p for p in PAGES if "/ch" in p], scope="module")
 def test_keyboard_reaches_and_moves_the_first_slider(tabs, page_path):
     if not has_sliders(page_path):
         pytest.skip("no slider on this page")

@@ -32,7 +32,6 @@ from test_site import (  # noqa: F401 (the fixtures browser, server, tabs)
     SITE,
     axe_violations,
     browser,
-    by_page,
     describe_violations,
     has_sliders,
     server,
@@ -138,7 +137,7 @@ def _cut_off_at_320(loaded) -> dict:
 # The checks of a page run in the order they are defined: at 390 px first, then at 320 px.
 
 
-@pytest.mark.parametrize("page_path", by_page(PAGES, PHONE), scope="module")
+@pytest.mark.parametrize("page_path", PAGES, scope="module")
 def test_targets_are_at_least_24_px_on_a_phone(tabs, page_path):  # noqa: F811
     if not (SITE / page_path).is_file():
         pytest.skip(f"no built page {page_path}: run `make book` first")
@@ -146,7 +145,7 @@ def test_targets_are_at_least_24_px_on_a_phone(tabs, page_path):  # noqa: F811
     assert not small, f"controls smaller than 24 x 24 px: {sorted(set(small))}"
 
 
-@pytest.mark.parametrize("page_path", by_page(CHAPTER_PAGES, PHONE), scope="module")
+@pytest.mark.parametrize("page_path", CHAPTER_PAGES, scope="module")
 def test_slider_figure_text_is_at_least_9_px_on_a_phone(tabs, page_path):  # noqa: F811
     if not has_sliders(page_path):
         pytest.skip("no slider on this page")
@@ -157,7 +156,7 @@ def test_slider_figure_text_is_at_least_9_px_on_a_phone(tabs, page_path):  # noq
     assert not small, f"slider figure text under 9 CSS px at 390 px: {small}"
 
 
-@pytest.mark.parametrize("page_path", by_page(PAGES, PHONE), scope="module")
+@pytest.mark.parametrize("page_path", PAGES, scope="module")
 def test_no_serious_accessibility_violations_on_a_phone(tabs, page_path):  # noqa: F811
     if not AXE.is_file():
         pytest.skip(f"no axe-core at {AXE}: run `bash book/_ext/vendor.sh`")
@@ -170,7 +169,7 @@ def test_no_serious_accessibility_violations_on_a_phone(tabs, page_path):  # noq
 
 
 @pytest.mark.parametrize("width", [390, 320])
-@pytest.mark.parametrize("page_path", by_page(PAGES, PHONE), scope="module")
+@pytest.mark.parametrize("page_path", PAGES, scope="module")
 def test_nothing_is_cut_off_on_a_phone(tabs, page_path, width):  # noqa: F811
     if not (SITE / page_path).is_file():
         pytest.skip(f"no built page {page_path}: run `make book` first")

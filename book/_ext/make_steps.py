@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: What a notebook's run depends on besides its own cells.
 INPUTS = ("lessons_src/**/*.py", "requirements.txt", "pyproject.toml", "book/_ext/descent_build.py")
 #: Phases of the breakdown, in the order they run; a phase not timed in this run is left out.
-ORDER = ("execute", "build", "student-site", "lint", "colab-env", "pytest", "pdf", "pytest-slow")
+ORDER = ("execute", "sites", "build", "student-site", "colab-env", "lint", "pdf", "pytest", "pytest-slow")
 
 
 def inputs_digest(root: Path = ROOT) -> str:
@@ -137,17 +137,17 @@ def report(timings: Path) -> str:
         name for name in phases if name not in ORDER and ":" not in name)
     for name in order:
         lines.append(f"{name:22s} {phases[name] / 60:8.1f}")
-        if name in ("pytest", "pytest-slow"):
-            parts = sorted(((n, s) for n, s in phases.items() if n.startswith(f"{name}:")),
-                           key=lambda pair: -pair[1])
-            lines += [f"  {n.removeprefix(name + ':'):20s} {s / 60:8.1f}" for n, s in parts]
+        parts = sorted(((n, s) for n, s in phases.items() if n.startswith(f"{name}:")),
+                       key=lambda pair: -pair[1])
+        lines += [f"  {n.removeprefix(name + ':'):20s} {s / 60:8.1f}" for n, s in parts]
     if start is not None:
         total = time.time() - start
         accounted = sum(phases[name] for name in order)
         lines.append(f"{'other (setup, editions)':22s} {(total - accounted) / 60:8.1f}")
         lines.append(f"{'total (wall)':22s} {total / 60:8.1f}")
-    lines.append("pytest's parts are summed test durations; under -n 2 they overlap, so they add up to")
-    lines.append("more than pytest's wall time.")
+    lines.append("A phase's parts ran side by side: the sites' builds and the Colab-like environment at")
+    lines.append("once, pytest's parts (summed test durations) on two workers; so they add up to more")
+    lines.append("than the phase's wall time.")
     return "\n".join(lines)
 
 
