@@ -17,10 +17,11 @@ parametrized with module scope; ``tests/test_site_phone.py`` does the same at 39
 ready when MathJax has typeset it, its sliders are drawn, its images are decoded and nothing has
 changed in it for ``QUIET_MS``, and at least ``AFTER_IDLE_MS`` after ``networkidle``
 (``LoadedPage.settle``). The checks that only read the page come
-first; a check that moves a slider or presses a key takes the page with ``to_change()``, and a
-later check that needs the page as it loaded gets it reloaded. So ``make test`` (math, sliders)
-and the slow checks (axe, keyboard) each load a page once; the keyboard walk reloads it once
-more, because its second route counts presses from page load, with nothing focused yet.
+first, then the keyboard walk, which needs the page as it loaded; a check that moves a slider or
+presses a key takes the page with ``to_change()``, and a later check that needs the page as it
+loaded gets it reloaded. The slider check comes last and works on the page as the walk left it.
+So every run (``make test``: math, sliders; ``make test-slow``: axe, keyboard; CI: all four)
+loads a page once.
 Under pytest-xdist a page is one unit of ``conftest.py``'s ``work_unit`` (as a page at 390 px is
 in ``tests/test_site_phone.py``): the pages spread over the workers and each page's checks stay on one.
 
@@ -204,8 +205,10 @@ class LoadedPage:
             self.changed = False
         return self.page
 
-    def to_change(self):
-        page = self.as_loaded()
+    def to_change(self, *, as_loaded: bool = True):
+        """The page, for a check that will change it: as it loaded, or (``as_loaded=False``, for a
+        check that needs only working sliders) as the checks before left it."""
+        page = self.as_loaded() if as_loaded else self.page
         self.changed = True
         return page
 
@@ -371,30 +374,6 @@ def test_no_serious_accessibility_violations(tabs, page_path):
     assert not serious, f"{page_path}: accessibility violations\n" + describe_violations(serious)
 
 
-@pytest.mark.parametrize("page_path", CHAPTERS, scope="module")
-def test_every_slider_changes_its_figure(tabs, page_path):
-    if (SITE / page_path).is_file() and not has_sliders(page_path):
-        pytest.skip("no slider on this page (tests/test_live_sliders.py: one per chapter)")
-    page = tabs.open(page_path, DESKTOP).to_change()
-    page.wait_for_selector(SLIDER_HANDLE, timeout=20_000)
-    widgets = page.locator(".widget-vbox")
-    assert widgets.count() >= 1, "the chapter shows no slider widget"
-    for index in range(widgets.count()):
-        handles = widgets.nth(index).locator(".noUi-handle")
-        assert handles.count() >= 1
-        for h in range(handles.count()):
-            before = _visible_frame(page, index)
-            assert before.startswith("data:image/png"), before
-            handle = handles.nth(h)
-            at_start = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemin")
-            handle.focus()
-            page.keyboard.press("ArrowRight" if at_start else "ArrowLeft")
-            wait_until(page, FRAME_CHANGED_JS, [index, before], 200)
-            after = _visible_frame(page, index)
-            assert after.startswith("data:image/png"), after
-            assert after != before, f"slider {h} of widget {index} did not change its figure"
-
-
 FOCUS_JS = """() => {
   const e = document.activeElement;
   const s = getComputedStyle(e);
@@ -440,15 +419,18 @@ def test_keyboard_reaches_and_moves_the_first_slider(tabs, page_path):
 
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
+    first_stop = page.evaluate_handle("document.activeElement").as_element()
     page.keyboard.press("Shift+Tab")
     presses, unringed = _tabs_to_first_slider(page, 1, MAIN_CONTENT_BUDGET)
     assert page.evaluate(FOCUS_JS)["handle"], "Skip to main content never led to a slider"
     assert presses <= MAIN_CONTENT_BUDGET, f"{presses} presses to the first slider via the main content"
     assert not unringed, f"stops with no visible focus indicator: {sorted(set(unringed))}"
 
-    # the second route counts presses from page load too, so from a page with nothing focused
-    page = loaded.to_change()
-    page.wait_for_selector(SLIDER_HANDLE, timeout=20_000)
+    # the second route counts presses from where the first began: nothing focused, as at page
+    # load; so the page's first stop is focused again and Shift+Tab leaves it, as above
+    first_stop.focus()
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement === document.body"), "something is still focused"
     presses, _ = _tabs_to_first_slider(page, 2, FIGURE_BUDGET)
     focus = page.evaluate(FOCUS_JS)
     assert focus["handle"] and presses <= FIGURE_BUDGET, f"{presses} presses to the first slider"
@@ -504,6 +486,30 @@ def test_keyboard_reaches_and_moves_the_first_slider(tabs, page_path):
     }""")
     assert said["role"] == "status" and said["live"] == "polite", said
     assert said["announcements"] == [said["alt"]], said
+
+
+@pytest.mark.parametrize("page_path", CHAPTERS, scope="module")
+def test_every_slider_changes_its_figure(tabs, page_path):
+    if (SITE / page_path).is_file() and not has_sliders(page_path):
+        pytest.skip("no slider on this page (tests/test_live_sliders.py: one per chapter)")
+    page = tabs.open(page_path, DESKTOP).to_change(as_loaded=False)  # after the keyboard walk
+    page.wait_for_selector(SLIDER_HANDLE, timeout=20_000)
+    widgets = page.locator(".widget-vbox")
+    assert widgets.count() >= 1, "the chapter shows no slider widget"
+    for index in range(widgets.count()):
+        handles = widgets.nth(index).locator(".noUi-handle")
+        assert handles.count() >= 1
+        for h in range(handles.count()):
+            before = _visible_frame(page, index)
+            assert before.startswith("data:image/png"), before
+            handle = handles.nth(h)
+            at_start = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemin")
+            handle.focus()
+            page.keyboard.press("ArrowRight" if at_start else "ArrowLeft")
+            wait_until(page, FRAME_CHANGED_JS, [index, before], 200)
+            after = _visible_frame(page, index)
+            assert after.startswith("data:image/png"), after
+            assert after != before, f"slider {h} of widget {index} did not change its figure"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
