@@ -148,11 +148,19 @@ const DESCENT_SCROLLERS = [
   ".cell_output pre",
 ].map((selector) => `.bd-article ${selector}`).join(", ");
 
-function descentMarkScroller(box) {
+function descentScrollerState(box) {
   // MathJax's italic glyphs overhang their box by a pixel or two: that is not "more to see".
   const wide = box.scrollWidth > box.clientWidth + 6;
-  box.classList.toggle("descent-scroll-start", wide && box.scrollLeft > 1);
-  box.classList.toggle("descent-scroll-end", wide && box.scrollLeft + box.clientWidth < box.scrollWidth - 1);
+  return {
+    wide,
+    start: wide && box.scrollLeft > 1,
+    end: wide && box.scrollLeft + box.clientWidth < box.scrollWidth - 1,
+  };
+}
+
+function descentApplyScrollerState(box, { wide, start, end }) {
+  box.classList.toggle("descent-scroll-start", start);
+  box.classList.toggle("descent-scroll-end", end);
   if (wide && !box.hasAttribute("tabindex")) {
     box.setAttribute("tabindex", "0");
     box.dataset.descentScrollFocus = "1";
@@ -166,22 +174,27 @@ function descentMarkScroller(box) {
   }
 }
 
+function descentMarkScroller(box) {
+  descentApplyScrollerState(box, descentScrollerState(box));
+}
+
+// Every box is measured before any is marked, in two rounds (the inline formulas' widths, then the
+// boxes that scroll): a class set between two measurements would make the browser lay the page
+// out again for the next one, hundreds of times on a chapter.
 function descentMarkScrollers() {
-  document.querySelectorAll(DESCENT_SCROLLERS).forEach((box) => {
+  const boxes = [...document.querySelectorAll(DESCENT_SCROLLERS)].filter(
     // the formula inside a display-math box scrolls, not the box around it
-    if (box.matches("span.math")) {
-      if (box.closest("div.math")) {
-        return;
-      }
-      const formula = box.querySelector("mjx-container");
-      const wide = formula !== null && formula.getBoundingClientRect().width > box.clientWidth + 2;
-      box.classList.toggle("descent-wide-math", wide);
-      if (!wide && !box.dataset.descentScrollWatch) {
-        return;
-      }
-    }
-    descentMarkScroller(box);
+    (box) => !(box.matches("span.math") && box.closest("div.math")));
+  const inline = boxes.filter((box) => box.matches("span.math"));
+  const wideMath = inline.map((box) => {
+    const formula = box.querySelector("mjx-container");
+    return formula !== null && formula.getBoundingClientRect().width > box.clientWidth + 2;
   });
+  inline.forEach((box, i) => box.classList.toggle("descent-wide-math", wideMath[i]));
+  const scrollers = boxes.filter((box) => !box.matches("span.math")
+    || box.classList.contains("descent-wide-math") || box.dataset.descentScrollWatch);
+  const states = scrollers.map(descentScrollerState);
+  scrollers.forEach((box, i) => descentApplyScrollerState(box, states[i]));
 }
 
 let descentScrollTimer = null;
