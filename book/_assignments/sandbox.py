@@ -208,6 +208,16 @@ def readable_paths() -> list[Path]:
     return sorted(paths)
 
 
+def sandbox_python() -> Path:
+    """The grader's Python as the sandbox sees it: below the real folder of the installation.
+
+    The folder is resolved (a ``.venv`` may be a symbolic link to a shared one, and only the real
+    path is mounted) but not the file itself, so that a virtual environment stays one.
+    """
+    executable = Path(os.path.abspath(sys.executable))
+    return executable.parent.resolve() / executable.name
+
+
 def launch(config_path: Path) -> None:
     """Build the sandbox described by ``config_path`` and exec bubblewrap in it (never returns)."""
     config = json.loads(config_path.read_text())
@@ -430,7 +440,7 @@ class Session:
                 "notebook": str(self.notebook),
                 "readable": [str(p) for p in readable_paths()],
                 "bwrap": shutil.which("bwrap"),
-                "python": os.path.abspath(sys.executable),
+                "python": str(sandbox_python()),
                 "requests": request_r,
                 "replies": reply_w,
                 "skip": skip,
