@@ -208,6 +208,17 @@ def readable_paths() -> list[Path]:
     return sorted(paths)
 
 
+def lessons_src_parents() -> list[Path]:
+    """The folders the grader imports ``lessons_src`` from, put on the sandbox's ``PYTHONPATH`` so
+    that the student imports the same copy (an editable install may point elsewhere, unmounted)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("lessons_src")
+    if not spec or not spec.submodule_search_locations:
+        return []
+    return sorted({Path(p).resolve().parent for p in spec.submodule_search_locations})
+
+
 def sandbox_python() -> Path:
     """The grader's Python as the sandbox sees it: below the real folder of the installation.
 
@@ -320,7 +331,7 @@ def launch(config_path: Path) -> None:
         "LANG": "C.UTF-8",
         "PYTHONNOUSERSITE": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONPATH": "/grader",
+        "PYTHONPATH": ":".join(["/grader", *config.get("import_from", [])]),
         "PYTHONUNBUFFERED": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
@@ -439,6 +450,7 @@ class Session:
                 "cgroups": [str(g) for g in self.groups],
                 "notebook": str(self.notebook),
                 "readable": [str(p) for p in readable_paths()],
+                "import_from": [str(p) for p in lessons_src_parents()],
                 "bwrap": shutil.which("bwrap"),
                 "python": str(sandbox_python()),
                 "requests": request_r,
