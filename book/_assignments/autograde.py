@@ -212,52 +212,87 @@ def hidden_test_names(test_file: Path) -> list[str]:
     return [c.body.test_func.__name__ for c in cases if c.hidden]
 
 
-def assign_one(master: Path, out: Path, commit: str) -> None:
-    """Run ``otter assign`` on one master notebook; lay out its student and grader files."""
+def otter_assign_in_turn(workdirs: list[Path]) -> None:
+    """``otter assign MASTER dist`` in each folder (holding one master notebook), one after the
+    other in this process, which imports otter once; exits non-zero naming the masters that failed."""
+    from otter.cli import cli
+
+    failed = []
+    for work in workdirs:
+        (master,) = work.glob("ch*.ipynb")
+        os.chdir(work)
+        try:
+            cli.main(["assign", master.name, "dist"], prog_name="otter", standalone_mode=False)
+        except BaseException as error:  # reported with the master's name
+            print(f"otter assign failed for {master.name}: {type(error).__name__}: {error}", flush=True)
+            failed.append(master.name)
+    if failed:
+        raise SystemExit(f"otter assign failed for {', '.join(failed)}")
+
+
+def lay_out_assignment(master: Path, dist: Path, out: Path, commit: str) -> None:
+    """From what ``otter assign`` wrote to ``dist``, lay out the student and grader files of one
+    assignment in ``out``."""
     import nbformat
 
     name = master.stem
-    with tempfile.TemporaryDirectory(prefix=f"descent-assign-{name}-") as tmp:
-        work = Path(tmp)
-        shutil.copy(master, work / master.name)
-        result = subprocess.run(
-            [sys.executable, "-m", "otter", "assign", master.name, "dist"],
-            cwd=work,
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"otter assign failed for {master}:\n{result.stdout}\n{result.stderr}")
-        dist = work / "dist"
-        public = {p.stem: p.read_text() for p in sorted((dist / "student" / "tests").glob("*.py"))}
-        nb = nbformat.read(dist / "student" / master.name, as_version=4)
-        bundle_tests = {p.stem: p for p in sorted((dist / "autograder" / "tests").glob("*.py"))}
-        lay_out_student_notebook(nb, name, public, bundle_tests, commit)
-        nb.metadata.setdefault("otter", {})["assignment_name"] = name
-        text = nbformat.writes(nb)
-        bundle = out / "autograder" / name
-        tests = sorted((dist / "autograder" / "tests").glob("*.py"))
-        hidden = [t for f in tests for t in hidden_test_names(f)]
-        if not hidden:
-            raise RuntimeError(f"{master.name} has no hidden tests")
-        leaked = [t for t in hidden if t in text]
-        if leaked:
-            raise RuntimeError(f"hidden tests {leaked} would be handed to students in {name}.ipynb")
-        shutil.rmtree(bundle, ignore_errors=True)
-        bundle.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(dist / "autograder", bundle)
-        (out / "student").mkdir(parents=True, exist_ok=True)
-        (out / "student" / master.name).write_text(text)
+    public = {p.stem: p.read_text() for p in sorted((dist / "student" / "tests").glob("*.py"))}
+    nb = nbformat.read(dist / "student" / master.name, as_version=4)
+    bundle_tests = {p.stem: p for p in sorted((dist / "autograder" / "tests").glob("*.py"))}
+    lay_out_student_notebook(nb, name, public, bundle_tests, commit)
+    nb.metadata.setdefault("otter", {})["assignment_name"] = name
+    text = nbformat.writes(nb)
+    bundle = out / "autograder" / name
+    tests = sorted((dist / "autograder" / "tests").glob("*.py"))
+    hidden = [t for f in tests for t in hidden_test_names(f)]
+    if not hidden:
+        raise RuntimeError(f"{master.name} has no hidden tests")
+    leaked = [t for t in hidden if t in text]
+    if leaked:
+        raise RuntimeError(f"hidden tests {leaked} would be handed to students in {name}.ipynb")
+    shutil.rmtree(bundle, ignore_errors=True)
+    bundle.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(dist / "autograder", bundle)
+    (out / "student").mkdir(parents=True, exist_ok=True)
+    (out / "student" / master.name).write_text(text)
     print(f"{name}: student/{master.name}, autograder/{name}/ ({len(public)} questions)", flush=True)
 
 
 def assign(out: Path, names: Iterable[str] = (), jobs: int = 2, folder: Path = HERE) -> None:
-    """Build every assignment (or the ones named) of ``folder`` into ``out``."""
+    """Build every assignment (or the ones named) of ``folder`` into ``out``.
+
+    ``otter assign`` runs in ``jobs`` processes, each taking its share of the masters in turn
+    (importing otter costs a process more than running one assignment does)."""
     chosen = masters(names, folder)
     commit = pinned_commit()
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(assign_one, m, out, commit) for m in chosen]:
-            future.result()
+    with tempfile.TemporaryDirectory(prefix="descent-assign-") as tmp:
+        works = {}
+        for master in chosen:
+            work = Path(tmp) / master.stem
+            work.mkdir()
+            shutil.copy(master, work / master.name)
+            works[master] = work
+        shares = [chosen[i :: max(1, jobs)] for i in range(max(1, jobs))]
+
+        def run(share: list[Path]) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    "otter-assign",
+                    *map(str, map(works.get, share)),
+                ],
+                capture_output=True,
+                text=True,
+            )
+
+        with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+            results = list(pool.map(run, [share for share in shares if share]))
+        failures = [r for r in results if r.returncode != 0]
+        if failures:
+            raise RuntimeError("\n".join(f"{r.stdout}\n{r.stderr}" for r in failures))
+        for master in chosen:
+            lay_out_assignment(master, works[master] / "dist", out, commit)
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,46 +334,56 @@ def detect_assignment(files: list[Path]) -> str | None:
     return name if count * 2 > sum(counts.values()) else None
 
 
+def _grade_one_to_file(path: Path, bundle: Path, limits: Limits, sandbox: bool, out: Path) -> None:
+    """Body of the fresh process that grades one file: its outcome, or why it failed, to ``out``."""
+    os.setsid()  # a process group of its own, killed whole if it runs too long
+    try:
+        outcome = asdict(grade_file(path, bundle, limits, sandbox))
+    except BaseException as error:  # the grader's own failure: one line for the gradebook
+        (out.parent / "failure.txt").write_text(f"{type(error).__name__}: {error}")
+        raise SystemExit(1) from None
+    out.write_text(json.dumps(outcome))
+
+
+def _grader_processes() -> Any:
+    """Fresh processes for grading, forked from a server that has already imported the grader
+    (otter, nbformat, dill) but never touched a submission: each file still gets a process of
+    its own, without paying a second of imports for it."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["grading", "sandbox", "wire", "nbformat", "dill", "otter.test_files"])
+    return context
+
+
 def _grade_in_child(path: Path, bundle: Path, limits: Limits, sandbox: bool, workdir: Path) -> dict[str, Any]:
     """Grade one file in a fresh process of the grader's own; its outcome as a dict."""
     out = Path(tempfile.mkdtemp(prefix="outcome-", dir=workdir)) / "outcome.json"
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "grade-one",
-        str(path),
-        "--bundle",
-        str(bundle),
-        "--limits",
-        json.dumps(asdict(limits)),
-        "--result",
-        str(out),
-    ]
-    if not sandbox:
-        cmd.append("--no-sandbox")
-    proc = subprocess.Popen(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    child = _grader_processes().Process(
+        target=_grade_one_to_file, args=(path, bundle, limits, sandbox, out), daemon=False
     )
-    try:
-        log, _ = proc.communicate(timeout=limits.total_timeout + 300)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
-        proc.communicate()
+    child.start()
+    child.join(timeout=limits.total_timeout + 300)
+    if child.is_alive():
+        try:
+            os.killpg(child.pid, 9)
+        except ProcessLookupError:
+            child.kill()
+        child.join()
         return {
             "scores": {},
             "note": f"the grader gave up after {limits.total_timeout + 300:g} s",
             "tests": [],
             "student_notes": [],
         }
-    if proc.returncode != 0 or not out.exists():
-        last = log.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+    if child.exitcode != 0 or not out.exists():
+        failure = out.parent / "failure.txt"
+        last = f"its process ended with {child.exitcode}"
+        if failure.exists():
+            last = failure.read_text().strip()[:200]
         return {
             "scores": {},
-            "note": f"the grader failed on this file: {last[0][:200]}",
+            "note": f"the grader failed on this file: {last}",
             "tests": [],
             "student_notes": [],
         }
@@ -521,7 +566,7 @@ def grade(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: ``assign``, ``grade``, and the internal ``grade-one``."""
+    """Command line: ``assign``, ``grade``, and the internal ``otter-assign``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_assign = sub.add_parser("assign", help="build student notebooks and the grader's bundle")
@@ -551,12 +596,8 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="run the notebooks without isolation: only for notebooks you trust",
     )
-    p_one = sub.add_parser("grade-one", help=argparse.SUPPRESS)
-    p_one.add_argument("submission", type=Path)
-    p_one.add_argument("--bundle", type=Path, required=True)
-    p_one.add_argument("--limits", required=True)
-    p_one.add_argument("--result", type=Path, required=True)
-    p_one.add_argument("--no-sandbox", action="store_true")
+    p_otter = sub.add_parser("otter-assign", help=argparse.SUPPRESS)
+    p_otter.add_argument("workdirs", nargs="+", type=Path)
     args = parser.parse_args(argv)
     if args.command == "assign":
         assign(args.out, args.names, args.jobs, args.masters)
@@ -577,10 +618,7 @@ def main(argv: list[str] | None = None) -> None:
             args.feedback,
         )
     else:
-        outcome = grade_file(
-            args.submission, args.bundle, Limits(**json.loads(args.limits)), not args.no_sandbox
-        )
-        args.result.write_text(json.dumps(asdict(outcome)))
+        otter_assign_in_turn(args.workdirs)
 
 
 if __name__ == "__main__":
