@@ -20,7 +20,7 @@ hidden tests), and frames of plain data come out (``wire``). Its printed output 
 grader up to :attr:`Limits.output` bytes and the rest is thrown away. The grader kills the whole
 sandbox (its process namespace dies with it) when a cell or a call runs past its time.
 
-Building the sandbox needs root: the launcher (``python sandbox.py launch``, run by the grader
+Building the sandbox needs root: the launcher (``python -I -S sandbox.py launch``, run by the grader
 under ``unshare --mount``) makes the control group and the size-limited tmpfs, bind-mounts the
 Python installation where ``nobody`` can read it, then drops to ``nobody`` and runs bubblewrap.
 """
@@ -44,7 +44,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import wire  # noqa: E402
+# the launcher (``python -I -S sandbox.py launch``, once per run of a notebook) needs only the
+# standard library: wire's NumPy would cost it 0.2 s
+if __name__ != "__main__":
+    import wire
 
 NOBODY = 65534
 SANDBOX_CODE = ("in_sandbox.py", "wire.py")
@@ -469,6 +472,8 @@ class Session:
                 "private",
                 "--",
                 sys.executable,
+                "-I",
+                "-S",
                 str(HERE / "sandbox.py"),
                 "launch",
                 str(config_path),
