@@ -67,6 +67,11 @@ def split(data: Digits, validation: float = 0.25, seed: int = 0) -> tuple[Digits
 LOSSES = ("cross_entropy", "squared")
 
 
+#: points times examples per block of :meth:`_Classifier.value` and ``grad`` (activations of a few
+#: megabytes, which stay in cache)
+_BLOCK_ENTRIES = 2**14
+
+
 def _log_softmax(scores: Array) -> Array:
     shifted = scores - scores.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
@@ -149,14 +154,30 @@ class _Classifier(Objective):
         grad = self._backward(theta, X, activations, d_scores)
         return loss + self._penalty(theta), grad + self.weight_decay * theta * self._weight_mask()
 
-    def value(self, theta: ArrayLike) -> Array:
-        """The loss: the forward pass alone, without the backward pass that :meth:`grad` adds."""
-        theta = as_points(theta, self.dim)
+    def _in_blocks(self, function: Callable[[Array], Array], theta: Array) -> Array:
+        """``function`` of a batch of points, a block of points at a time: a whole trajectory at
+        once makes activations of hundreds of megabytes, slower to write than to compute. The
+        points are independent, so the result is the same to the last bit."""
+        batch = theta.shape[:-1]
+        block = max(1, _BLOCK_ENTRIES // self.n_examples)
+        if int(np.prod(batch)) <= block:
+            return function(theta)
+        flat = theta.reshape(-1, self.dim)
+        parts = [function(flat[start:start + block]) for start in range(0, flat.shape[0], block)]
+        result = np.concatenate(parts)
+        return result.reshape(*batch, *result.shape[1:])
+
+    def _value(self, theta: Array) -> Array:
         loss, _ = self._data_loss(self._forward(theta, self.X)[-1], self._onehot, derivative=False)
         return loss + self._penalty(theta)
 
+    def value(self, theta: ArrayLike) -> Array:
+        """The loss: the forward pass alone, without the backward pass that :meth:`grad` adds."""
+        return self._in_blocks(self._value, as_points(theta, self.dim))
+
     def grad(self, theta: ArrayLike) -> Array:
-        return self._loss_and_grad(as_points(theta, self.dim), None)[1]
+        return self._in_blocks(lambda block: self._loss_and_grad(block, None)[1],
+                               as_points(theta, self.dim))
 
     def minibatch_grad(self, theta: ArrayLike, index: ArrayLike) -> Array:
         r"""The gradient of the mean loss over the examples in ``index``, unbiased for ∇f."""
