@@ -204,8 +204,9 @@ class _Classifier(Objective):
     def hvp_at(self, theta: ArrayLike) -> Callable[[ArrayLike], Array]:
         r"""The product :math:`v \mapsto \nabla^2 f(\theta)\, v` at a fixed :math:`\theta`, for many
         products at one point (power iteration): what depends on :math:`\theta` alone (the forward
-        pass, :math:`\partial f/\partial z`) is computed at the first product and reused; each
-        product gives the same numbers as :meth:`hvp`. ``theta`` is copied.
+        pass, :math:`\partial f/\partial z`) is computed once, here, for the points of ``theta``
+        (not for every direction they broadcast against), and each product gives the same numbers
+        as :meth:`hvp`. ``theta`` is copied.
 
         >>> digits = load_digits()
         >>> model = MLP(digits.images[:50], digits.labels[:50], hidden=4)
@@ -215,14 +216,11 @@ class _Classifier(Objective):
         True
         """
         theta = np.array(as_points(theta, self.dim))
-        fixed: dict[tuple[int, ...], dict[str, Array]] = {}   # by the shape theta broadcasts to
+        parts = self._at_point(theta)
 
         def product(vector: ArrayLike) -> Array:
             direction = as_direction(vector, self.dim, "theta")
-            point, direction = np.broadcast_arrays(theta, direction)
-            if point.shape not in fixed:
-                fixed[point.shape] = self._at_point(point)
-            parts = fixed[point.shape]
+            direction = np.broadcast_to(direction, np.broadcast_shapes(theta.shape, direction.shape))
             r_activations = self._forward_r(direction, self.X, parts)
             n = self.X.shape[0]
             r_scores = r_activations[-1]
