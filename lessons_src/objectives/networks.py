@@ -132,27 +132,27 @@ class _Classifier(Objective):
             raise TypeError("example indices must be integers")
         return self.X[index], self._onehot[index]
 
-    def _data_loss(self, scores: Array, onehot: Array,
-                   derivative: bool = True) -> tuple[Array, Array | None]:
-        r"""The mean data term of the scores :math:`z` ``(..., n, classes)`` and, if ``derivative``,
-        :math:`\partial f/\partial z` (the same shape)."""
+    def _data_loss(self, scores: Array, onehot: Array) -> Array:
+        """The mean data term of the scores :math:`z` ``(..., n, classes)``."""
         if self.loss == "squared":
-            residual = scores - onehot
-            loss = 0.5 * (residual**2).sum(-1).mean(-1)
-            return loss, residual / scores.shape[-2] if derivative else None
-        log_p = _log_softmax(scores)
-        loss = -(onehot * log_p).sum(-1).mean(-1)
-        return loss, (np.exp(log_p) - onehot) / scores.shape[-2] if derivative else None
+            return 0.5 * ((scores - onehot) ** 2).sum(-1).mean(-1)
+        return -(onehot * _log_softmax(scores)).sum(-1).mean(-1)
+
+    def _d_scores(self, scores: Array, onehot: Array) -> Array:
+        r""":math:`\partial f/\partial z` of the data term, the shape of the scores."""
+        if self.loss == "squared":
+            return (scores - onehot) / scores.shape[-2]
+        return (np.exp(_log_softmax(scores)) - onehot) / scores.shape[-2]
 
     def _penalty(self, theta: Array) -> Array:
         return 0.5 * self.weight_decay * ((theta * self._weight_mask()) ** 2).sum(-1)
 
-    def _loss_and_grad(self, theta: Array, index: ArrayLike | None) -> tuple[Array, Array]:
+    def _grad(self, theta: Array, index: ArrayLike | None) -> Array:
+        """The gradient alone (the loss, which a step does not use, is not computed)."""
         X, onehot = self._select(index)
         activations = self._forward(theta, X)
-        loss, d_scores = self._data_loss(activations[-1], onehot)
-        grad = self._backward(theta, X, activations, d_scores)
-        return loss + self._penalty(theta), grad + self.weight_decay * theta * self._weight_mask()
+        grad = self._backward(theta, X, activations, self._d_scores(activations[-1], onehot))
+        return grad + self.weight_decay * theta * self._weight_mask()
 
     def _in_blocks(self, function: Callable[[Array], Array], theta: Array) -> Array:
         """``function`` of a batch of points, a block of points at a time: a whole trajectory at
@@ -168,20 +168,18 @@ class _Classifier(Objective):
         return result.reshape(*batch, *result.shape[1:])
 
     def _value(self, theta: Array) -> Array:
-        loss, _ = self._data_loss(self._forward(theta, self.X)[-1], self._onehot, derivative=False)
-        return loss + self._penalty(theta)
+        return self._data_loss(self._forward(theta, self.X)[-1], self._onehot) + self._penalty(theta)
 
     def value(self, theta: ArrayLike) -> Array:
         """The loss: the forward pass alone, without the backward pass that :meth:`grad` adds."""
         return self._in_blocks(self._value, as_points(theta, self.dim))
 
     def grad(self, theta: ArrayLike) -> Array:
-        return self._in_blocks(lambda block: self._loss_and_grad(block, None)[1],
-                               as_points(theta, self.dim))
+        return self._in_blocks(lambda block: self._grad(block, None), as_points(theta, self.dim))
 
     def minibatch_grad(self, theta: ArrayLike, index: ArrayLike) -> Array:
         r"""The gradient of the mean loss over the examples in ``index``, unbiased for ∇f."""
-        return self._loss_and_grad(as_points(theta, self.dim), index)[1]
+        return self._grad(as_points(theta, self.dim), index)
 
     def hvp(self, theta: ArrayLike, vector: ArrayLike) -> Array:
         r"""The exact Hessian-vector product :math:`\nabla^2 f(\theta)\, v`, shape ``(..., p)``.
