@@ -7,9 +7,11 @@ when :math:`\eta\,\lambda_{\max} < 2` (chapter 2). For a preconditioned method t
 *preconditioned sharpness* :math:`\lambda_{\max}(P^{-1/2} \nabla^2 f\, P^{-1/2})`, the largest
 eigenvalue of :math:`P^{-1}\nabla^2 f` (the two matrices are similar).
 
-Neither forms the Hessian: both run power iteration on :meth:`Objective.hvp
-<lessons_src.objectives.base.Objective.hvp>`, which the digits models compute exactly at the cost
-of about two gradients. A batch of points ``(..., p)`` gives a batch of estimates, one per run.
+Neither forms the Hessian: both run power iteration on :meth:`Objective.hvp_at
+<lessons_src.objectives.base.Objective.hvp_at>`, the Hessian-vector product at a fixed point, which
+the digits models compute exactly at the cost of about two gradients (the forward pass at the point
+once per estimate, not once per product). A batch of points ``(..., p)`` gives a batch of
+estimates, one per run.
 
 >>> from lessons_src.objectives import QuadraticND
 >>> round(float(sharpness(QuadraticND.from_eigenvalues([3.0, 1.0]), [1.0, 1.0]).value), 6)
@@ -121,7 +123,7 @@ def sharpness(objective: Objective, theta: ArrayLike, *, vector: ArrayLike | Non
     """
     theta = as_points(theta, objective.dim)
     start = _start_vector(vector, theta.shape, seed)
-    return top_eigenvalue(lambda u: objective.hvp(theta, u), start, tol=tol, max_iter=max_iter)
+    return top_eigenvalue(objective.hvp_at(theta), start, tol=tol, max_iter=max_iter)
 
 
 def preconditioned_sharpness(objective: Objective, theta: ArrayLike, preconditioner: ArrayLike, *,
@@ -145,8 +147,8 @@ def preconditioned_sharpness(objective: Objective, theta: ArrayLike, preconditio
         raise ValueError("preconditioner must be finite and positive (the diagonal of P)")
     scale = 1 / np.sqrt(diagonal)
     start = _start_vector(vector, np.broadcast_shapes(theta.shape, diagonal.shape), seed)
-    return top_eigenvalue(lambda u: scale * objective.hvp(theta, scale * u), start,
-                          tol=tol, max_iter=max_iter)
+    product = objective.hvp_at(theta)
+    return top_eigenvalue(lambda u: scale * product(scale * u), start, tol=tol, max_iter=max_iter)
 
 
 class SharpnessTrace(NamedTuple):

@@ -135,6 +135,31 @@ def test_hvp_is_symmetric_and_linear_and_batches(small):
 
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("kind", ["softmax", "mlp"])
+def test_the_product_at_a_fixed_point_reuses_only_what_belongs_to_that_point(small, kind, loss):
+    """hvp_at keeps the forward pass at θ between products: each product, whatever came before it
+    and whatever shape it broadcasts to, is the product at θ of a fresh call; a later change to the
+    caller's θ array does not reach it; and a product at another point is that point's."""
+    model = _model(kind, loss, small, 0.01)
+    theta = _theta(model)
+    u, v = np.random.default_rng(8).normal(size=(2, model.dim))
+    caller_theta = theta.copy()
+    product = model.hvp_at(caller_theta)
+    first = product(u)
+    caller_theta += 1.0                                                 # the caller reuses its array
+    assert np.array_equal(product(v), model.hvp(theta, v))
+    assert np.array_equal(product(u), first)                           # no state from v
+    assert np.array_equal(product(np.stack([u, v])), model.hvp(theta, np.stack([u, v])))
+    assert np.array_equal(first, model.hvp(theta, u))
+    other = _theta(model, 5)
+    assert np.array_equal(model.hvp_at(other)(u), model.hvp(other, u))
+    if (kind, loss) != ("softmax", "squared"):                         # that Hessian is constant
+        assert not np.allclose(model.hvp_at(other)(u), first)
+    quadratic = QuadraticND.from_eigenvalues([3.0, 1.0])              # the default: hvp each time
+    assert np.allclose(quadratic.hvp_at([1.0, 2.0])(np.array([1.0, 1.0])), [3.0, 1.0])
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("kind", ["softmax", "mlp"])
 def test_sharpness_is_the_top_eigenvalue_of_the_exact_hessian(small, kind, loss):
     model = _model(kind, loss, small, 0.01)
     for seed in (1, 6, 7):

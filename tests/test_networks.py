@@ -61,6 +61,24 @@ def test_batches_of_models_and_minibatches(digits):
     assert model.minibatch_grad(thetas, per_run).shape == (3, model.dim)
 
 
+@pytest.mark.parametrize("kind", ["softmax", "mlp"])
+def test_a_long_batch_is_evaluated_as_each_point_alone(digits, kind):
+    """value and grad take a long batch (a trajectory) a block of points at a time; the loss, the
+    gradient and the shape are those of each point on its own, to the last bit."""
+    X, y = digits.images[:300], digits.labels[:300]
+    model = SoftmaxRegression(X, y, weight_decay=0.01) if kind == "softmax" else MLP(X, y, hidden=8)
+    points = 0.3 * np.random.default_rng(2).normal(size=(70, 3, model.dim))   # several blocks
+    values, grads = model.value(points), model.grad(points)
+    assert values.shape == (70, 3) and grads.shape == (70, 3, model.dim)
+    for index in [(0, 0), (33, 1), (69, 2)]:
+        assert values[index] == model.value(points[index])
+        assert np.array_equal(grads[index], model.grad(points[index]))
+    # the loss alone agrees with the loss the gradient is computed with (its finite differences)
+    theta, v, h = points[5, 0], np.random.default_rng(3).normal(size=model.dim), 1e-5
+    slope = (model.value(theta + h * v) - model.value(theta - h * v)) / (2 * h)
+    assert abs(slope - model.grad(theta) @ v) < 1e-7 * max(1.0, abs(slope))
+
+
 def test_training_learns_the_digits(digits):
     train, held = split(digits, seed=0)
     model = SoftmaxRegression(train.images, train.labels)

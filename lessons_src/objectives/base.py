@@ -15,6 +15,7 @@ example) also offers ``n_examples`` and ``minibatch_grad`` (:class:`FiniteSum`).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -78,6 +79,13 @@ class Objective(ABC):
         x = as_points(x, self.dim)
         vector = as_direction(vector, self.dim)
         return (self.hessian(x) @ vector[..., None])[..., 0]
+
+    def hvp_at(self, x: ArrayLike) -> Callable[[ArrayLike], Array]:
+        r"""The product :math:`v \mapsto \nabla^2 f(x)\, v` at a fixed point ``x``, for many
+        products at one point (power iteration). This default calls :meth:`hvp` each time; a model
+        overrides it to compute once what depends on ``x`` alone (its forward pass)."""
+        x = as_points(x, self.dim)
+        return lambda vector: self.hvp(x, vector)
 
     def __repr__(self) -> str:
         return self.name

@@ -27,6 +27,7 @@ scikit-learn ships it); nothing is downloaded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -64,6 +65,11 @@ def split(data: Digits, validation: float = 0.25, seed: int = 0) -> tuple[Digits
 
 #: The data terms a classifier can be trained with.
 LOSSES = ("cross_entropy", "squared")
+
+
+#: points times examples per block of :meth:`_Classifier.value` and ``grad`` (activations of a few
+#: megabytes, which stay in cache)
+_BLOCK_ENTRIES = 2**14
 
 
 def _log_softmax(scores: Array) -> Array:
@@ -126,31 +132,54 @@ class _Classifier(Objective):
             raise TypeError("example indices must be integers")
         return self.X[index], self._onehot[index]
 
-    def _loss_and_grad(self, theta: Array, index: ArrayLike | None) -> tuple[Array, Array]:
+    def _data_loss(self, scores: Array, onehot: Array) -> Array:
+        """The mean data term of the scores :math:`z` ``(..., n, classes)``."""
+        if self.loss == "squared":
+            return 0.5 * ((scores - onehot) ** 2).sum(-1).mean(-1)
+        return -(onehot * _log_softmax(scores)).sum(-1).mean(-1)
+
+    def _d_scores(self, scores: Array, onehot: Array) -> Array:
+        r""":math:`\partial f/\partial z` of the data term, the shape of the scores."""
+        if self.loss == "squared":
+            return (scores - onehot) / scores.shape[-2]
+        return (np.exp(_log_softmax(scores)) - onehot) / scores.shape[-2]
+
+    def _penalty(self, theta: Array) -> Array:
+        return 0.5 * self.weight_decay * ((theta * self._weight_mask()) ** 2).sum(-1)
+
+    def _grad(self, theta: Array, index: ArrayLike | None) -> Array:
+        """The gradient alone (the loss, which a step does not use, is not computed)."""
         X, onehot = self._select(index)
         activations = self._forward(theta, X)
-        if self.loss == "squared":
-            residual = activations[-1] - onehot
-            loss = 0.5 * (residual**2).sum(-1).mean(-1)
-            d_scores = residual / X.shape[-2]
-        else:
-            log_p = _log_softmax(activations[-1])
-            loss = -(onehot * log_p).sum(-1).mean(-1)
-            d_scores = (np.exp(log_p) - onehot) / X.shape[-2]   # ∂f/∂z, (..., n, classes)
-        grad = self._backward(theta, X, activations, d_scores)
-        weights = self._weight_mask()
-        loss = loss + 0.5 * self.weight_decay * ((theta * weights) ** 2).sum(-1)
-        return loss, grad + self.weight_decay * theta * weights
+        grad = self._backward(theta, X, activations, self._d_scores(activations[-1], onehot))
+        return grad + self.weight_decay * theta * self._weight_mask()
+
+    def _in_blocks(self, function: Callable[[Array], Array], theta: Array) -> Array:
+        """``function`` of a batch of points, a block of points at a time: a whole trajectory at
+        once makes activations of hundreds of megabytes, slower to write than to compute. The
+        points are independent, so the result is the same to the last bit."""
+        batch = theta.shape[:-1]
+        block = max(1, _BLOCK_ENTRIES // self.n_examples)
+        if int(np.prod(batch)) <= block:
+            return function(theta)
+        flat = theta.reshape(-1, self.dim)
+        parts = [function(flat[start:start + block]) for start in range(0, flat.shape[0], block)]
+        result = np.concatenate(parts)
+        return result.reshape(*batch, *result.shape[1:])
+
+    def _value(self, theta: Array) -> Array:
+        return self._data_loss(self._forward(theta, self.X)[-1], self._onehot) + self._penalty(theta)
 
     def value(self, theta: ArrayLike) -> Array:
-        return self._loss_and_grad(as_points(theta, self.dim), None)[0]
+        """The loss: the forward pass alone, without the backward pass that :meth:`grad` adds."""
+        return self._in_blocks(self._value, as_points(theta, self.dim))
 
     def grad(self, theta: ArrayLike) -> Array:
-        return self._loss_and_grad(as_points(theta, self.dim), None)[1]
+        return self._in_blocks(lambda block: self._grad(block, None), as_points(theta, self.dim))
 
     def minibatch_grad(self, theta: ArrayLike, index: ArrayLike) -> Array:
         r"""The gradient of the mean loss over the examples in ``index``, unbiased for ∇f."""
-        return self._loss_and_grad(as_points(theta, self.dim), index)[1]
+        return self._grad(as_points(theta, self.dim), index)
 
     def hvp(self, theta: ArrayLike, vector: ArrayLike) -> Array:
         r"""The exact Hessian-vector product :math:`\nabla^2 f(\theta)\, v`, shape ``(..., p)``.
@@ -168,22 +197,52 @@ class _Classifier(Objective):
         >>> model.hvp(model.initial_point(0), np.ones(model.dim)).shape
         (310,)
         """
-        theta = as_points(theta, self.dim)
-        vector = as_direction(vector, self.dim, "theta")
-        theta, vector = np.broadcast_arrays(theta, vector)
+        return self.hvp_at(theta)(vector)
+
+    def hvp_at(self, theta: ArrayLike) -> Callable[[ArrayLike], Array]:
+        r"""The product :math:`v \mapsto \nabla^2 f(\theta)\, v` at a fixed :math:`\theta`, for many
+        products at one point (power iteration): what depends on :math:`\theta` alone (the forward
+        pass, :math:`\partial f/\partial z`) is computed once, here, for the points of ``theta``
+        (not for every direction they broadcast against), and each product gives the same numbers
+        as :meth:`hvp`. ``theta`` is copied.
+
+        >>> digits = load_digits()
+        >>> model = MLP(digits.images[:50], digits.labels[:50], hidden=4)
+        >>> product, theta = model.hvp_at(model.initial_point(0)), model.initial_point(0)
+        >>> v = np.ones(model.dim)
+        >>> bool(np.array_equal(product(v), model.hvp(theta, v)))
+        True
+        """
+        theta = np.array(as_points(theta, self.dim))
+        parts = self._at_point(theta)
+
+        def product(vector: ArrayLike) -> Array:
+            direction = as_direction(vector, self.dim, "theta")
+            direction = np.broadcast_to(direction, np.broadcast_shapes(theta.shape, direction.shape))
+            r_activations = self._forward_r(direction, self.X, parts)
+            n = self.X.shape[0]
+            r_scores = r_activations[-1]
+            if self.loss == "squared":
+                r_d_scores = r_scores / n
+            else:
+                p = parts["p"]
+                r_d_scores = p * (r_scores - (p * r_scores).sum(-1, keepdims=True)) / n
+            hv = self._backward_r(direction, self.X, parts, r_activations, r_d_scores)
+            return hv + self.weight_decay * direction * self._weight_mask()
+
+        return product
+
+    def _at_point(self, theta: Array) -> dict[str, Array]:
+        """What a Hessian-vector product at ``theta`` needs of ``theta`` alone."""
         activations = self._forward(theta, self.X)
-        r_activations = self._forward_r(theta, vector, self.X, activations)
         n = self.X.shape[0]
-        r_scores = r_activations[-1]
+        parts = {"theta": theta, "activations": activations}
         if self.loss == "squared":                              # ∂f/∂z = (z - e_y)/N
-            d_scores = (activations[-1] - self._onehot) / n
-            r_d_scores = r_scores / n
+            parts["d_scores"] = (activations[-1] - self._onehot) / n
         else:
-            p = np.exp(_log_softmax(activations[-1]))
-            d_scores = (p - self._onehot) / n
-            r_d_scores = p * (r_scores - (p * r_scores).sum(-1, keepdims=True)) / n
-        hv = self._backward_r(theta, vector, self.X, activations, r_activations, d_scores, r_d_scores)
-        return hv + self.weight_decay * vector * self._weight_mask()
+            parts["p"] = np.exp(_log_softmax(activations[-1]))
+            parts["d_scores"] = (parts["p"] - self._onehot) / n
+        return parts
 
     def hessian(self, theta: ArrayLike, h: float = 1e-5) -> Array:
         """A finite-difference Hessian (central differences of the gradient), shape ``(..., p, p)``."""
@@ -232,13 +291,14 @@ class SoftmaxRegression(_Classifier):
         db = d_scores.sum(-2)
         return np.concatenate([dW.reshape(*dW.shape[:-2], -1), db], axis=-1)
 
-    def _forward_r(self, theta: Array, vector: Array, X: Array, activations: list[Array]) -> list[Array]:
+    def _forward_r(self, vector: Array, X: Array, parts: dict[str, Array]) -> list[Array]:
         V, c = self.unpack(vector)                             # R{z} = X V + c
         return [X @ V + c[..., None, :]]
 
-    def _backward_r(self, theta: Array, vector: Array, X: Array, activations: list[Array],
-                    r_activations: list[Array], d_scores: Array, r_d_scores: Array) -> Array:
-        return self._backward(theta, X, activations, r_d_scores)  # the gradient is linear in ∂f/∂z
+    def _backward_r(self, vector: Array, X: Array, parts: dict[str, Array], r_activations: list[Array],
+                    r_d_scores: Array) -> Array:
+        # the gradient is linear in ∂f/∂z
+        return self._backward(parts["theta"], X, parts["activations"], r_d_scores)
 
 
 class MLP(_Classifier):
@@ -263,6 +323,8 @@ class MLP(_Classifier):
         #: the shapes of W_1, b_1, W_2, b_2, in the order they sit in θ (for a rule per layer)
         self.shapes = ((d, h), (h,), (h, k), (k,))
         self.dim = sum(self.sizes)
+        ends = np.cumsum(self.sizes)
+        self._blocks = tuple(slice(end - size, end) for size, end in zip(self.sizes, ends, strict=True))
         self.name = f"perceptron {d}-{h}-{k}, {self.n_examples} examples"
 
     def unpack(self, theta: ArrayLike) -> tuple[Array, Array, Array, Array]:
@@ -270,8 +332,7 @@ class MLP(_Classifier):
         :math:`b_2`."""
         theta = as_points(theta, self.dim)
         batch = theta.shape[:-1]
-        cuts = np.cumsum(self.sizes)[:-1]
-        w1, b1, w2, b2 = np.split(theta, cuts, axis=-1)
+        w1, b1, w2, b2 = (theta[..., block] for block in self._blocks)
         return (w1.reshape(*batch, self.features, self.hidden), b1,
                 w2.reshape(*batch, self.hidden, self.classes), b2)
 
@@ -304,29 +365,35 @@ class MLP(_Classifier):
                                dw2.reshape(*batch, -1), np.broadcast_to(db2, (*batch, self.classes))],
                               axis=-1)
 
-    def _forward_r(self, theta: Array, vector: Array, X: Array, activations: list[Array]) -> list[Array]:
+    def _at_point(self, theta: Array) -> dict[str, Array]:
+        parts = super()._at_point(theta)
+        _, _, w2, _ = self.unpack(theta)
+        hidden = parts["activations"][0]
+        parts["w2"], parts["w2_t"] = w2, np.swapaxes(w2, -1, -2)
+        parts["slope"] = 1 - hidden**2                                   # tanh' = 1 - h²
+        parts["bend"] = 2 * (parts["d_scores"] @ parts["w2_t"]) * hidden  # 2 (∂f/∂h) ⊙ h
+        return parts
+
+    def _forward_r(self, vector: Array, X: Array, parts: dict[str, Array]) -> list[Array]:
         r""":math:`\mathcal R\{h\} = (1 - h^2) \odot (X V_1 + c_1)`,
         :math:`\mathcal R\{z\} = \mathcal R\{h\} W_2 + h V_2 + c_2`."""
-        _, _, w2, _ = self.unpack(theta)
         v1, c1, v2, c2 = self.unpack(vector)
-        hidden = activations[0]
-        r_hidden = (1 - hidden**2) * (X @ v1 + c1[..., None, :])
-        return [r_hidden, r_hidden @ w2 + hidden @ v2 + c2[..., None, :]]
+        hidden = parts["activations"][0]
+        r_hidden = parts["slope"] * (X @ v1 + c1[..., None, :])
+        return [r_hidden, r_hidden @ parts["w2"] + hidden @ v2 + c2[..., None, :]]
 
-    def _backward_r(self, theta: Array, vector: Array, X: Array, activations: list[Array],
-                    r_activations: list[Array], d_scores: Array, r_d_scores: Array) -> Array:
+    def _backward_r(self, vector: Array, X: Array, parts: dict[str, Array], r_activations: list[Array],
+                    r_d_scores: Array) -> Array:
         """The backward pass of :meth:`_backward`, differentiated along ``vector``."""
-        _, _, w2, _ = self.unpack(theta)
         _, _, v2, _ = self.unpack(vector)
-        hidden, r_hidden = activations[0], r_activations[0]
+        hidden, r_hidden, d_scores = parts["activations"][0], r_activations[0], parts["d_scores"]
         r_dw2 = np.swapaxes(r_hidden, -1, -2) @ d_scores + np.swapaxes(hidden, -1, -2) @ r_d_scores
         r_db2 = r_d_scores.sum(-2)
-        d_pre = d_scores @ np.swapaxes(w2, -1, -2)                       # ∂f/∂h
-        r_d_pre = r_d_scores @ np.swapaxes(w2, -1, -2) + d_scores @ np.swapaxes(v2, -1, -2)
-        r_d_hidden = r_d_pre * (1 - hidden**2) - 2 * d_pre * hidden * r_hidden
+        r_d_pre = r_d_scores @ parts["w2_t"] + d_scores @ np.swapaxes(v2, -1, -2)   # R{∂f/∂h}
+        r_d_hidden = r_d_pre * parts["slope"] - parts["bend"] * r_hidden
         r_dw1 = np.swapaxes(X, -1, -2) @ r_d_hidden
         r_db1 = r_d_hidden.sum(-2)
-        batch = theta.shape[:-1]
+        batch = vector.shape[:-1]
         return np.concatenate([r_dw1.reshape(*batch, -1), r_db1, r_dw2.reshape(*batch, -1), r_db2],
                               axis=-1)
 

@@ -1,6 +1,6 @@
 """Benchmarks of the course, printed as numbers (never asserted in a test).
 
-    .venv/bin/python tests/benchmarks/run_benchmarks.py [sweep] [sliders] [build] [import]
+    .venv/bin/python tests/benchmarks/run_benchmarks.py [sweep] [sliders] [build] [import] [curvature]
 
 * sweep:   1,000 learning rates x 1,000 steps of Adam on the wiggly function: the lessons_src call
            beside a hand-written numpy loop doing the same arithmetic in the same process (the
@@ -13,6 +13,11 @@
            no slider says so).
 * build:   the whole strict book build, and each notebook executed alone (static sliders).
 * import:  ``import lessons_src`` in a fresh interpreter, and what it costs beyond numpy.
+* curvature: chapter 15's perceptron (200 digits, 16 tanh units, four step sizes): the loss of a
+           whole 1,500-step trajectory a block of points at a time (``value``) beside all of it in
+           one piece, and a Hessian-vector product at a fixed point by ``hvp_at`` (the forward
+           pass once) beside ``hvp`` (the forward pass every time), each with a check that both
+           give the same bits; and one tight sharpness estimate.
 """
 
 from __future__ import annotations
@@ -261,8 +266,33 @@ def build() -> None:
     print(f"slowest notebook: {slowest[1]} ({slowest[0]:.1f} s)")
 
 
+def curvature() -> None:
+    from lessons_src import sharpness
+    from lessons_src.objectives import MLP, load_digits
+
+    digits = load_digits()
+    images = digits.images[:200]
+    model = MLP(images - images.mean(axis=0), digits.labels[:200], hidden=16, loss="squared")
+    points = 0.3 * np.random.default_rng(0).normal(size=(1501, 4, model.dim))
+    blocks, whole = model.value(points), model._value(points)
+    print(f"loss of a 1,501 x 4 trajectory: {best_of(lambda: model.value(points), 3):.3f} s in blocks, "
+          f"{best_of(lambda: model._value(points), 3):.3f} s in one piece "
+          f"(same bits: {np.array_equal(blocks, whole)})")
+    theta, vector = points[700], np.random.default_rng(1).normal(size=(4, model.dim))
+    product = model.hvp_at(theta)
+    same = np.array_equal(product(vector), model.hvp(theta, vector))
+    fixed = best_of(lambda: [product(vector) for _ in range(200)], 3) / 200
+    fresh = best_of(lambda: [model.hvp(theta, vector) for _ in range(200)], 3) / 200
+    print(f"Hessian-vector product, batch of 4: {1e3 * fixed:.3f} ms by hvp_at, {1e3 * fresh:.3f} ms "
+          f"by hvp (same bits: {same})")
+    wall = best_of(lambda: sharpness(model, theta, tol=1e-6, max_iter=1000), 3)
+    estimate = sharpness(model, theta, tol=1e-6, max_iter=1000)
+    print(f"one tight sharpness estimate (tol 1e-6): {wall:.3f} s, {estimate.iterations} products")
+
+
 if __name__ == "__main__":
     chosen = sys.argv[1:] or ["sweep", "import", "sliders", "build"]
     print(f"machine: {os.cpu_count()} cores, numpy {np.__version__}, python {sys.version.split()[0]}")
     for part in chosen:
-        {"sweep": sweep, "sliders": sliders, "build": build, "import": import_time}[part]()
+        {"sweep": sweep, "sliders": sliders, "build": build, "import": import_time,
+         "curvature": curvature}[part]()
