@@ -4,6 +4,7 @@ workers; a test file is one unit, so its module fixtures are made once."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -70,6 +71,8 @@ def test_each_page_runs_on_one_worker_and_the_pages_on_both(tmp_path: Path) -> N
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadscope",
          "--no-loadscope-reorder", "tests"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        # not this run's breakdown file (make test's DESCENT_TIMINGS) nor its Colab-like kernel
+        env={name: value for name, value in os.environ.items() if not name.startswith("DESCENT_")},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     workers: dict[str, set[str]] = {}
