@@ -13,7 +13,7 @@ MEMORY_MIB   ?= 2048
 NOTEBOOK_TIMEOUT ?= 600
 
 .PHONY: book student-site execute sites colab-env pdf pdf-print test test-slow test-all slow-checks \
-  pdfs-if-possible timings-start lint outputs clean assignments grade glue-dump glue-compare lighthouse
+  pdfs-if-possible pytest-all pdfs-then-lighthouse timings-start lint outputs clean assignments grade glue-dump glue-compare lighthouse
 
 # The build runs two notebooks at a time and pytest runs on two workers, so each process gets its
 # share of the cores for BLAS and OpenMP: oversubscribed, OpenBLAS's spinning threads took chapter
@@ -42,13 +42,16 @@ PYTEST_DIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist
 PHASE ?=
 
 # pytest over the package's doctests, the tests and the notebooks (nbval, in the Colab-like
-# kernel), timed as phase $(1), with the marks $(2); then the breakdown of the whole run
-define run-pytest
+# kernel), timed as phase $(1), with the marks $(2)
+define pytest-suite
 DESCENT_TIMINGS=$(TIMINGS) DESCENT_TIMINGS_PHASE=$(1) DESCENT_COLAB_LIKE=$(abspath $(COLAB_LIKE)) \
   JUPYTER_PATH=$(abspath $(COLAB_LIKE))/jupyter$(if $(JUPYTER_PATH),:$(JUPYTER_PATH)) \
   $(STEP) timed $(TIMINGS) $(1) -- $(BIN)/python -m pytest $(PYTEST_DIST) \
-  --nbval-lax --nbval-kernel-name descent-colab-like --doctest-modules $(2) lessons_src tests book; \
-  status=$$?; $(STEP) report $(TIMINGS); exit $$status
+  --nbval-lax --nbval-kernel-name descent-colab-like --doctest-modules $(2) lessons_src tests book
+endef
+# ... then the breakdown of the whole run, and pytest's exit status
+define run-pytest
+$(pytest-suite); status=$$?; $(STEP) report $(TIMINGS); exit $$status
 endef
 
 ## book: install the book's requirements, fetch its JavaScript, build the HTML into _build/html;
@@ -93,7 +96,7 @@ pdf: $(VENV)/.test-setup book student-site
 
 ## pdf-print: only the printing step of `pdf`, from the sites already built
 pdf-print:
-	$(STEP) timed $(TIMINGS) pdf -- $(BIN)/python book/_ext/print_pdf.py \
+	$(STEP) timed $(TIMINGS) $(PHASE)pdf -- $(BIN)/python book/_ext/print_pdf.py \
 	  _build/html _build/pdf/descent.pdf _build/student-html _build/pdf/descent-student.pdf
 
 ## test: build the book and the student site (each notebook's run stored once in the execution
@@ -114,12 +117,21 @@ test-slow: timings-start $(VENV)/.test-setup sites
 
 ## test-all: everything CI runs (.ci/run): what `make test` builds and runs and the slow checks,
 ## in one pytest run (so a page of the site is loaded once at desktop width for the checks of both,
-## and neither run waits for the other's last test), then Lighthouse's accessibility score
+## and neither run waits for the other's last test), with the PDFs and then Lighthouse's
+## accessibility score made beside it
 test-all: timings-start $(VENV)/.test-setup $(VENV)/.grader-setup sites
 	$(STEP) timed $(TIMINGS) lint -- $(BIN)/ruff check .
-	$(MAKE) --no-print-directory pdfs-if-possible
-	$(call run-pytest,pytest,)
-	$(MAKE) lighthouse
+	$(STEP) timed $(TIMINGS) checks -- $(MAKE) --no-print-directory -j2 -Oline PHASE=checks: \
+	  pytest-all pdfs-then-lighthouse; status=$$?; $(STEP) report $(TIMINGS); exit $$status
+
+# test-all's two sides: the whole suite in one pytest run; beside it, the PDFs (tests/test_pdf.py
+# waits for them, and runs last), then Lighthouse. Each side alone leaves part of the machine idle
+# (pages loading, the last tests), and the other side fills it
+pytest-all:
+	$(call pytest-suite,$(PHASE)pytest,)
+
+pdfs-then-lighthouse: pdfs-if-possible
+	$(MAKE) --no-print-directory lighthouse
 
 slow-checks: pdfs-if-possible
 	DESCENT_TIMINGS=$(TIMINGS) DESCENT_TIMINGS_PHASE=pytest-slow $(STEP) timed $(TIMINGS) pytest-slow -- \
@@ -198,4 +210,4 @@ LIGHTHOUSE := tests/_vendor/lighthouse/node_modules/.bin/lighthouse
 lighthouse: $(VENV)/.test-setup
 	test -x $(LIGHTHOUSE) && [ "$$($(LIGHTHOUSE) --version)" = "$(LIGHTHOUSE_VERSION)" ] \
 	  || npm install --prefix tests/_vendor/lighthouse --no-audit --no-fund --silent lighthouse@$(LIGHTHOUSE_VERSION)
-	$(BIN)/python tests/benchmarks/lighthouse_accessibility.py
+	$(STEP) timed $(TIMINGS) $(PHASE)lighthouse -- $(BIN)/python tests/benchmarks/lighthouse_accessibility.py

@@ -91,9 +91,13 @@ collect_ignore = ["tests/data"]
 #: the grader's sandbox runs, the browser, the notebooks (nbval), the claims over many seeds; then
 #: the rest in their own order.
 LONGEST_FIRST = ("tests/test_grading.py", "tests/test_site", "book/", "tests/test_part3_claims.py")
+#: Last of all: the checks of the PDFs, which ``make test-all`` prints beside pytest's run.
+LAST = "tests/test_pdf.py"
 
 
 def _rank(item: pytest.Item) -> int:
+    if item.nodeid.startswith(LAST):
+        return len(LONGEST_FIRST) + 1
     return next((rank for rank, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
                 len(LONGEST_FIRST))
 

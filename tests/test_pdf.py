@@ -1,18 +1,23 @@
 """The printable books (``make pdf``): every page, figure, exercise and slider note is there, no
 raw markup shows, and solutions are in the full edition only.
 
-Reads ``_build/pdf/descent.pdf`` and ``_build/pdf/descent-student.pdf`` (``make test`` prints them
-where Chromium is installed) with poppler-utils (``pdftotext``, ``pdfimages``, ``pdftoppm``);
-skips when either is missing. Counts are compared with the websites they were printed from.
+Reads ``_build/pdf/descent.pdf`` and ``_build/pdf/descent-student.pdf`` (``make test-slow`` and
+``make test-all`` print them where Chromium is installed) with poppler-utils (``pdftotext``,
+``pdfimages``, ``pdftoppm``); skips when either is missing. Counts are compared with the websites
+they were printed from. In ``make test-all`` the PDFs are printed beside pytest's run: these
+checks wait (at most ``PRINTING_WAIT_S``) until the printer lets go of its lock
+(``book/_ext/print_pdf.py``), and conftest.py hands them out last.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import time
 import zlib
 from html import unescape
 from pathlib import Path
@@ -29,6 +34,8 @@ RAW_MARKUP = ["{glue", "```", ":::", "{exercise", "{solution", ":label:", ":clas
               "{numref}", "{ref}", "{math}", "{cite", "$$", "\\(", "\\[", "\\begin{"]
 # The PDFs' text is extracted once per module (its fixtures); the file is one unit of
 # conftest.py's work_unit, so under pytest-xdist its checks stay on one worker.
+#: How long the checks wait for PDFs being printed beside them (two sites take about 2.5 minutes).
+PRINTING_WAIT_S = 900
 
 for _tool in ("pdftotext", "pdfimages", "pdftoppm", "pdfinfo"):
     if shutil.which(_tool) is None:
@@ -39,9 +46,29 @@ def _run(*args: str) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout
 
 
+def wait_for_the_printer(folder: Path, timeout: float = PRINTING_WAIT_S) -> None:
+    """Return once no ``print_pdf.py`` holds the lock of ``folder`` (at once if none ever did)."""
+    lock_path = folder / ".printing"
+    if not lock_path.is_file():
+        return
+    deadline = time.monotonic() + timeout
+    with lock_path.open() as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the PDFs in {folder} were still being printed after {timeout:g} s")
+                time.sleep(1)
+            else:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+                return
+
+
 @pytest.fixture(scope="module", params=["full", "student"])
 def edition(request) -> tuple[str, Path, Path]:
     pdf, site = PDFS[request.param], SITES[request.param]
+    wait_for_the_printer(pdf.parent)
     if not pdf.is_file() or not (site / "index.html").is_file():
         pytest.skip(f"no {pdf.name} or no site at {site}: run `make pdf` (needs Chromium)")
     return request.param, pdf, site
@@ -194,3 +221,22 @@ def test_chinese_titles_print_in_an_embedded_font(edition, pages):
     assert len(drawn) >= 0.8 * len(wanted), (
         f"embedded fonts draw only {len(drawn)} of the {len(wanted)} Chinese characters: "
         f"missing {''.join(sorted(wanted - drawn))}")
+
+
+def test_the_checks_wait_for_the_printer(tmp_path: Path) -> None:
+    """While ``print_pdf.py`` holds the lock, the checks wait; past the timeout, they fail."""
+    import sys
+
+    (tmp_path / ".printing").touch()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time\n"
+        f"lock = open({str(tmp_path / '.printing')!r}, 'w'); fcntl.flock(lock, fcntl.LOCK_EX)\n"
+        "print('locked', flush=True); time.sleep(2)")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    locked_at = time.monotonic()
+    with pytest.raises(pytest.fail.Exception, match="still being printed"):
+        wait_for_the_printer(tmp_path, timeout=0.5)
+    wait_for_the_printer(tmp_path)
+    assert time.monotonic() - locked_at > 1.5, "returned while the printer still held the lock"
+    holder.wait()
+    wait_for_the_printer(tmp_path / "never-printed")  # no lock file: nothing to wait for

@@ -281,8 +281,8 @@ def tabs(browser, server) -> Iterator[Tabs]:
 
 
 def wait_until(page, predicate: str, arg: object, timeout_ms: float) -> bool:
-    """Wait until ``predicate(arg)`` is true in the page, at most ``timeout_ms`` (the fixed
-    wait it replaces, so a check sees no less than it did); whether it came true."""
+    """Wait until ``predicate(arg)`` is true in the page, at most ``timeout_ms`` (at least the
+    fixed wait it replaced, so a check sees no less than it did); whether it came true."""
     try:
         page.wait_for_function(predicate, arg=arg, timeout=timeout_ms)
     except playwright_sync.TimeoutError:
@@ -439,16 +439,25 @@ def test_keyboard_reaches_and_moves_the_first_slider(tabs, page_path):
     assert focus["label"] and focus["readout"]
     assert focus["valuetext"] == f"{focus['label']} = {focus['readout']}", focus
 
+    first_frame_js = """() => [...document.querySelectorAll('.widget-vbox')[0]
+        .querySelectorAll('img')].filter(img => img.offsetParent !== null)
+        .map(img => img.src.slice(-80)).join()"""
+    # a key has moved the slider once its value, its figure and its valuetext have all changed
+    settled_js = f"""([index, shown]) => {{
+      const focus = ({FOCUS_JS})();
+      return focus.valuenow !== index && ({first_frame_js})() !== shown
+        && focus.valuetext === `${{focus.label}} = ${{focus.readout}}`;
+    }}"""
+
     def frame() -> str:
-        return page.evaluate("""() => [...document.querySelectorAll('.widget-vbox')[0]
-            .querySelectorAll('img')].filter(img => img.offsetParent !== null)
-            .map(img => img.src.slice(-80)).join()""")
+        return page.evaluate(first_frame_js)
 
     moved = {}
     for key in ["End", "Home", "ArrowRight", "ArrowLeft"]:
         before_frame, before_index = frame(), focus["valuenow"]
         page.keyboard.press(key)
-        page.wait_for_timeout(200)
+        # at most a second: a key that cannot move the slider (End at its end) changes nothing
+        wait_until(page, settled_js, [before_index, before_frame], 1000)
         focus = page.evaluate(FOCUS_JS)
         moved[key] = focus["valuenow"] != before_index
         if moved[key]:
@@ -506,7 +515,7 @@ def test_every_slider_changes_its_figure(tabs, page_path):
             at_start = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemin")
             handle.focus()
             page.keyboard.press("ArrowRight" if at_start else "ArrowLeft")
-            wait_until(page, FRAME_CHANGED_JS, [index, before], 200)
+            wait_until(page, FRAME_CHANGED_JS, [index, before], 2000)
             after = _visible_frame(page, index)
             assert after.startswith("data:image/png"), after
             assert after != before, f"slider {h} of widget {index} did not change its figure"

@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: What a notebook's run depends on besides its own cells.
 INPUTS = ("lessons_src/**/*.py", "requirements.txt", "pyproject.toml", "book/_ext/descent_build.py")
 #: Phases of the breakdown, in the order they run; a phase not timed in this run is left out.
-ORDER = ("execute", "sites", "build", "student-site", "colab-env", "lint", "pdf", "pytest", "pytest-slow")
+ORDER = ("execute", "sites", "build", "student-site", "colab-env", "lint", "checks", "pytest", "pdf",
+         "lighthouse", "pytest-slow")
 
 
 def inputs_digest(root: Path = ROOT) -> str:
@@ -130,24 +131,48 @@ def read_timings(timings: Path) -> tuple[float | None, dict[str, float]]:
 
 
 def report(timings: Path) -> str:
-    """The breakdown: each phase's wall time, pytest's parts (summed test durations), the total."""
+    r"""The breakdown: each phase's wall time, under it the parts that ran inside it (to any
+    depth: ``checks:pytest:browser``), and the total.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "timings.tsv"
+    >>> _ = path.write_text("execute\t120\nchecks:pytest:nbval\t200\nchecks:pytest\t480\nchecks:pdf\t150\n"
+    ...                     "checks\t510\n")
+    >>> print(report(path))  # doctest: +NORMALIZE_WHITESPACE
+    <BLANKLINE>
+    phase                   minutes
+    execute                     2.0
+    checks                      8.5
+      pytest                    8.0
+        nbval                   3.3
+      pdf                       2.5
+    ...
+    """
     start, phases = read_timings(timings)
     lines = ["", f"{'phase':22s} {'minutes':>8s}"]
-    order = [name for name in ORDER if name in phases] + sorted(
-        name for name in phases if name not in ORDER and ":" not in name)
-    for name in order:
-        lines.append(f"{name:22s} {phases[name] / 60:8.1f}")
-        parts = sorted(((n, s) for n, s in phases.items() if n.startswith(f"{name}:")),
-                       key=lambda pair: -pair[1])
-        lines += [f"  {n.removeprefix(name + ':'):20s} {s / 60:8.1f}" for n, s in parts]
+
+    def rank(name: str) -> tuple[int, float]:
+        last = name.rsplit(":", 1)[-1]
+        return (ORDER.index(last) if last in ORDER else len(ORDER), -phases[name])
+
+    def show(name: str, depth: int) -> None:
+        label = "  " * depth + name.rsplit(":", 1)[-1]
+        lines.append(f"{label:22s} {phases[name] / 60:8.1f}")
+        inside = [n for n in phases if n.startswith(f"{name}:") and ":" not in n[len(name) + 1:]]
+        for part in sorted(inside, key=rank):
+            show(part, depth + 1)
+
+    top = sorted((name for name in phases if ":" not in name), key=rank)
+    for name in top:
+        show(name, 0)
     if start is not None:
         total = time.time() - start
-        accounted = sum(phases[name] for name in order)
+        accounted = sum(phases[name] for name in top)
         lines.append(f"{'other (setup, editions)':22s} {(total - accounted) / 60:8.1f}")
         lines.append(f"{'total (wall)':22s} {total / 60:8.1f}")
-    lines.append("A phase's parts ran side by side: the sites' builds and the Colab-like environment at")
-    lines.append("once, pytest's parts (summed test durations) on two workers; so they add up to more")
-    lines.append("than the phase's wall time.")
+    lines.append("The parts of a phase ran side by side (the sites' builds and the Colab-like environment;")
+    lines.append("pytest beside the PDFs and Lighthouse; pytest's parts, summed test durations, on two")
+    lines.append("workers), so they add up to more than the phase's wall time.")
     return "\n".join(lines)
 
 

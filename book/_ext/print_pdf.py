@@ -7,14 +7,22 @@ print style sheet adds the address where it can be moved), has its folded soluti
 printed to PDF; ``pdfunite`` (poppler-utils) joins the pages into ``OUT.pdf``. ``make pdf`` prints
 the full site (``_build/html``) and the student site (``_build/student-html``) in one run: one
 browser prints the pages of both, ``--jobs`` at a time, so neither waits for the other's last page.
+
+While it prints, it holds an exclusive lock on ``.printing`` in each output's folder (``PRINTING``)
+and the outputs of an earlier run are gone; each PDF appears whole, at the end. So a reader of the
+PDFs that started beside it (``tests/test_pdf.py`` in ``make test-all``) waits for the lock and
+never reads a stale or half-written PDF.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import fcntl
 import functools
 import http.server
+import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +33,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Held (``flock``, exclusive) in each output's folder while the PDFs are printed.
+PRINTING = ".printing"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 #: Resolves once MathJax has typeset the page and every slider has been drawn (or after a timeout).
@@ -102,9 +112,27 @@ def _serve(site: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
+@contextlib.contextmanager
+def printing(outs: list[Path]):
+    """Hold the ``PRINTING`` lock of each output's folder, with the old outputs removed."""
+    with contextlib.ExitStack() as stack:
+        for folder in sorted({out.parent for out in outs}):
+            folder.mkdir(parents=True, exist_ok=True)
+            lock = stack.enter_context((folder / PRINTING).open("w"))
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        for out in outs:
+            out.unlink(missing_ok=True)
+        yield
+
+
 def print_sites(sites: list[tuple[Path, Path]], chromium: str, jobs: int = 2) -> None:
     """Print every page of each ``(site, out)`` in the order of the toc, ``jobs`` pages at a time
     over all the sites, and join each site's pages into its ``out``."""
+    with printing([out for _, out in sites]):
+        _print_sites(sites, chromium, jobs)
+
+
+def _print_sites(sites: list[tuple[Path, Path]], chromium: str, jobs: int) -> None:
     pages = {site: [page for page in toc_pages() if (site / f"{page}.html").is_file()] for site, _ in sites}
     for site, found in pages.items():
         if not found:
@@ -118,7 +146,9 @@ def print_sites(sites: list[tuple[Path, Path]], chromium: str, jobs: int = 2) ->
             for n, (_, out) in enumerate(sites):
                 out.parent.mkdir(parents=True, exist_ok=True)
                 own = [part for part in parts if part.name.startswith(f"{n}-")]
-                subprocess.run(["pdfunite", *map(str, own), str(out)], check=True)
+                whole = out.with_name(f"{out.name}.part")  # then renamed: the PDF appears whole
+                subprocess.run(["pdfunite", *map(str, own), str(whole)], check=True)
+                os.replace(whole, out)
                 print(f"{out}: {len(own)} pages of the site")
     finally:
         for httpd, _ in servers.values():
