@@ -91,15 +91,17 @@ collect_ignore = ["tests/data"]
 #: the grader's sandbox runs, the browser, the notebooks (nbval), the claims over many seeds; then
 #: the rest in their own order.
 LONGEST_FIRST = ("tests/test_grading.py", "tests/test_site", "book/", "tests/test_part3_claims.py")
-#: Last of all: the checks of the PDFs, which ``make test-all`` prints beside pytest's run.
-LAST = "tests/test_pdf.py"
+#: After the long parts and before the many short files: the checks of the PDFs, which ``make
+#: test-all`` prints beside pytest's run (about four minutes, while the long parts run), so that
+#: they find the PDFs printed and the short files still even out the workers' ends.
+AFTER_THE_LONGEST = "tests/test_pdf.py"
 
 
 def _rank(item: pytest.Item) -> int:
-    if item.nodeid.startswith(LAST):
-        return len(LONGEST_FIRST) + 1
+    if item.nodeid.startswith(AFTER_THE_LONGEST):
+        return len(LONGEST_FIRST)
     return next((rank for rank, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
-                len(LONGEST_FIRST))
+                len(LONGEST_FIRST) + 1)
 
 
 #: Test files whose checks are parametrized by a page of the site: each page is a unit of its own.

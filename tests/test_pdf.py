@@ -6,7 +6,7 @@ Reads ``_build/pdf/descent.pdf`` and ``_build/pdf/descent-student.pdf`` (``make 
 ``pdfimages``, ``pdftoppm``); skips when either is missing. Counts are compared with the websites
 they were printed from. In ``make test-all`` the PDFs are printed beside pytest's run: these
 checks wait (at most ``PRINTING_WAIT_S``) until the printer lets go of its lock
-(``book/_ext/print_pdf.py``), and conftest.py hands them out last.
+(``book/_ext/print_pdf.py``), and conftest.py hands them out after the longest parts.
 """
 
 from __future__ import annotations
