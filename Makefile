@@ -13,7 +13,8 @@ MEMORY_MIB   ?= 2048
 NOTEBOOK_TIMEOUT ?= 600
 
 .PHONY: book student-site execute sites colab-env pdf pdf-print test test-slow test-all slow-checks \
-  pdfs-if-possible pytest-all pdfs-then-lighthouse timings-start lint outputs clean assignments grade glue-dump glue-compare lighthouse
+  pdfs-if-possible pytest-all pdfs-then-lighthouse timings-start lint outputs clean assignments grade \
+  glue-dump glue-compare lighthouse
 
 # The build runs two notebooks at a time and pytest runs on two workers, so each process gets its
 # share of the cores for BLAS and OpenMP: oversubscribed, OpenBLAS's spinning threads took chapter
@@ -109,9 +110,9 @@ test: timings-start $(VENV)/.test-setup $(VENV)/.grader-setup sites
 	$(call run-pytest,pytest,-m "not slow")
 
 ## test-slow: the checks that need not run on every change, which CI still runs (in `make
-## test-all`, in one pytest run with `make test`'s): print both sites to PDF (Chromium, pdfunite) and test the PDFs,
-## and audit every page in the browser (axe-core on a desktop and a phone, the phone layout);
-## the tests marked `slow` in conftest.py
+## test-all`, in one pytest run with `make test`'s): print both sites to PDF (Chromium,
+## pdfunite) and test the PDFs, and audit every page in the browser (axe-core on a desktop and a
+## phone, the phone layout, the keyboard walk); the tests marked `slow` in conftest.py
 test-slow: timings-start $(VENV)/.test-setup sites
 	$(MAKE) slow-checks
 
@@ -125,7 +126,7 @@ test-all: timings-start $(VENV)/.test-setup $(VENV)/.grader-setup sites
 	  pytest-all pdfs-then-lighthouse; status=$$?; $(STEP) report $(TIMINGS); exit $$status
 
 # test-all's two sides: the whole suite in one pytest run; beside it, the PDFs (tests/test_pdf.py
-# waits for them, and runs last), then Lighthouse. Each side alone leaves part of the machine idle
+# waits for them, and runs after the longest parts), then Lighthouse. Each side alone leaves part of the machine idle
 # (pages loading, the last tests), and the other side fills it
 pytest-all:
 	$(call pytest-suite,$(PHASE)pytest,)
