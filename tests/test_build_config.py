@@ -27,7 +27,7 @@ def _paths_in_config() -> list[Path]:
     paths += [ROOT / folder / f"{name}.py" for name, folder in sphinx["local_extensions"].items()]
     static = [ROOT / folder for folder in sphinx["config"]["html_static_path"]]
     paths += static
-    served = [sphinx["config"]["mathjax_path"], *sphinx["config"]["nb_ipywidgets_js"]]
+    served = list(sphinx["config"]["nb_ipywidgets_js"])
     paths += [static[0] / name for name in served]
     return paths
 

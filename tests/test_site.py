@@ -14,7 +14,7 @@ slider (issue 20):
 **One load per page.** The checks of a page share one open tab (``LoadedPage``, from the
 ``tabs`` fixture), and pytest runs them one after the other, because their ``page_path`` is
 parametrized with module scope; ``tests/test_site_phone.py`` does the same at 390 px. A page is
-ready when MathJax has typeset it, its sliders are drawn, its images are decoded and nothing has
+ready when its fonts have loaded, its sliders are drawn, its images are decoded and nothing has
 changed in it for ``QUIET_MS``, and at least ``AFTER_IDLE_MS`` after ``networkidle``
 (``LoadedPage.settle``). The checks that only read the page come
 first, then the keyboard walk, which needs the page as it loaded; a check that moves a slider or
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gzip
 import http.server
 import os
 import shutil
@@ -101,7 +102,7 @@ MAIN_CONTENT_BUDGET = 50
 #: ... and through "Skip to the first interactive figure".
 FIGURE_BUDGET = 25
 
-#: A page is ready to be checked once MathJax has typeset it, its sliders are drawn and nothing
+#: A page is ready to be checked once its fonts have loaded, its sliders are drawn and nothing
 #: in it has changed for ``QUIET_MS``: descent-a11y.js measures the boxes that scroll 100 ms
 #: after the last change. And not before ``AFTER_IDLE_MS`` after ``networkidle``, the time late
 #: requests and script errors had to show up before (the phone checks waited a fixed 800 ms).
@@ -114,13 +115,12 @@ QUIET_AFTER_RESIZE_MS = 500
 #: widget manager).
 SLIDER_HANDLE = ".widget-vbox .noUi-handle"
 
-#: Resolves when the page is ready: its fonts loaded, MathJax's typesetting done (its startup
-#: promise), then ``quiet`` ms with no change to the document, then its images loaded; at most
+#: Resolves when the page is ready: its fonts loaded (the formulas come typeset in the page),
+#: then ``quiet`` ms with no change to the document, then its images loaded; at most
 #: ``cap`` ms in all, so that a page that never settles is checked as it is.
 SETTLE_JS = """async ([quiet, cap]) => {
   const ready = (async () => {
     await document.fonts.ready;
-    if (window.MathJax?.startup?.promise) await window.MathJax.startup.promise;
     await new Promise((resolve) => {
       let timer = setTimeout(done, quiet);
       const observer = new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(done, quiet); });
@@ -305,6 +305,25 @@ def _visible_frame(page, widget_index: int) -> str:
     return page.evaluate(VISIBLE_FRAME_JS, widget_index)
 
 
+#: Whether a glyph of MathJax's TeX fonts (the ``MJXTEX`` families the stylesheet names) loaded.
+MATH_FONT_LOADED_JS = """async () => {
+  await document.fonts.ready;
+  return [...document.fonts].some((face) => face.family.startsWith('MJXTEX') && face.status === 'loaded');
+}"""
+#: Text of the article, outside code and formulas, that holds TeX a typesetter should have read.
+RAW_TEX_JS = r"""() => {
+  const walker = document.createTreeWalker(document.querySelector('.bd-article') || document.body,
+                                           NodeFilter.SHOW_TEXT);
+  const found = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest('pre, code, script, style, mjx-container, .widget-vbox')) continue;
+    const match = node.textContent.match(/\\[(\[]|\$\$|\\(frac|begin|mathbf|sum)\b/);
+    if (match) found.push(node.textContent.trim().slice(0, 80));
+  }
+  return found;
+}"""
+
+
 # The checks of a page run in the order they are defined: those that only read the page first.
 
 
@@ -312,10 +331,13 @@ def _visible_frame(page, widget_index: int) -> str:
 def test_math_renders_no_script_fails_and_nothing_leaves_the_host(tabs, page_path):
     loaded = tabs.open(page_path, DESKTOP)
     page = loaded.as_loaded()
-    page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
+    # the formulas come typeset in the page (book/_ext/descent_math.py): no script draws them
     assert page.locator("mjx-container").count() > 0
     assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
-    # the load waited AFTER_IDLE_MS after networkidle, and until MathJax had typeset the page
+    assert page.evaluate(MATH_FONT_LOADED_JS), "MathJax's TeX fonts did not load"
+    leftover = page.evaluate(RAW_TEX_JS)
+    assert not leftover, f"TeX shown as text, not typeset: {leftover[:5]}"
+    # the load waited AFTER_IDLE_MS after networkidle
     foreign = [u for u in loaded.requests if urlparse(u).scheme in {"http", "https"}
                and urlparse(u).hostname not in LOCAL_HOSTS]
     assert not foreign, f"requests left the local host: {foreign}"
@@ -355,7 +377,7 @@ def test_no_serious_accessibility_violations(tabs, page_path):
         pytest.skip(f"no axe-core at {AXE}: run `bash book/_ext/vendor.sh`")
     if not (SITE / page_path).is_file():
         pytest.skip(f"no built page {page_path}: run `make book` first")
-    page = tabs.open(page_path, DESKTOP).as_loaded()  # MathJax and the sliders have rendered
+    page = tabs.open(page_path, DESKTOP).as_loaded()  # the fonts have loaded and the sliders have rendered
     violations = axe_violations(page)
     named_by_file = page.evaluate(
         """() => [...document.querySelectorAll('.bd-article img')]
@@ -521,9 +543,17 @@ def test_every_slider_changes_its_figure(tabs, page_path):
             assert after != before, f"slider {h} of widget {index} did not change its figure"
 
 
+#: What a reader downloads for a chapter page, at most: its HTML as a static host sends it,
+#: compressed (gzip, as GitHub Pages does); the slider frames are most of it, and do not compress.
+PAGE_BUDGET_BYTES = 2_000_000
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_page_is_light(chapter):
+    """A chapter page downloads in under 2 MB. The formulas come typeset in the HTML, which makes
+    it larger than before (chapter 8: 3.2 MB against 2.9 MB as stored) but not heavier to fetch
+    (1.85 MB against 1.83 MB compressed), and the page no longer loads MathJax's 1.2 MB script."""
     if not (SITE / chapter).is_file():
         pytest.skip(f"no built page {chapter}: run `make book` first")
-    size = (SITE / chapter).stat().st_size
-    assert size < 3_000_000, f"{chapter} weighs {size / 1e6:.1f} MB"
+    sent = len(gzip.compress((SITE / chapter).read_bytes(), compresslevel=6, mtime=0))
+    assert sent < PAGE_BUDGET_BYTES, f"{chapter} weighs {sent / 1e6:.2f} MB compressed"

@@ -37,9 +37,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PRINTING = ".printing"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-#: Resolves once MathJax has typeset the page and every slider has been drawn (or after a timeout).
+#: Resolves once the fonts have loaded (the formulas come typeset) and every slider has been drawn
+#: (or after a timeout).
 SETTLE = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  await document.fonts.ready;
   const views = () => document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
   const drawn = () => [...views()].every(
     s => s.parentElement.querySelector('.jupyter-widgets, .widget-subarea'));

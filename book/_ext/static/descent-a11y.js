@@ -202,12 +202,7 @@ function descentMarkScrollersSoon() {
   clearTimeout(descentScrollTimer);
   descentScrollTimer = setTimeout(descentMarkScrollers, 100);
 }
-window.addEventListener("load", () => {
-  descentMarkScrollers();
-  if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
-    window.MathJax.startup.promise.then(descentMarkScrollers);
-  }
-});
+window.addEventListener("load", descentMarkScrollers);
 window.addEventListener("resize", descentMarkScrollersSoon);
 
 new MutationObserver((records) => {

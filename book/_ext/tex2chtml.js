@@ -1,0 +1,57 @@
+// Typeset TeX into MathJax 3's CommonHTML at build time (book/_ext/descent_math.py runs this).
+//
+// Reads one JSON request per line on stdin and answers each with one JSON line on stdout:
+//   {"tex": "...", "display": true}  ->  {"html": "<mjx-container ...>", "errors": []}
+//   {"stylesheet": true}             ->  {"css": "..."}  (every glyph of MathJax's TeX font)
+// Each formula carries its MathML for screen readers (MathJax's assistive-mml), as it did when
+// MathJax ran in the reader's browser. A TeX error, or a control sequence TeX does not know, is
+// reported in "errors" (the build stops on it) rather than drawn in red on the page.
+// argv[2]: the URL of the folder of MathJax's woff-v2 fonts, as the stylesheet should name it.
+"use strict";
+const readline = require("readline");
+
+const fontURL = process.argv[2] || "fonts/woff-v2";
+let errors = [];
+
+require("mathjax")
+  .init({
+    loader: { load: ["input/tex", "output/chtml", "adaptors/liteDOM", "a11y/assistive-mml"] },
+    tex: {
+      packages: { "[+]": ["ams"], "[-]": ["noundefined"] },
+      formatError(jax, error) {
+        errors.push(error.message);
+        return jax.formatError(error);
+      },
+    },
+    // the whole font in one stylesheet, shared by every page; a formula's size follows its
+    // text's x-height in descent-math.css, as MathJax's matchFontHeight did in the browser
+    chtml: { fontURL, adaptiveCSS: false, matchFontHeight: false },
+    startup: { typeset: false },
+  })
+  .then((MathJax) => {
+    const adaptor = MathJax.startup.adaptor;
+    const input = readline.createInterface({ input: process.stdin, terminal: false });
+    let queue = Promise.resolve();
+    input.on("line", (line) => {
+      queue = queue.then(async () => {
+        const request = JSON.parse(line);
+        let reply;
+        if (request.stylesheet) {
+          reply = { css: adaptor.textContent(MathJax.chtmlStylesheet()) };
+        } else {
+          errors = [];
+          try {
+            const node = await MathJax.tex2chtmlPromise(request.tex, { display: Boolean(request.display) });
+            reply = { html: adaptor.outerHTML(node), errors };
+          } catch (error) {
+            reply = { html: "", errors: [String(error && error.message ? error.message : error)] };
+          }
+        }
+        process.stdout.write(JSON.stringify(reply) + "\n");
+      });
+    });
+  })
+  .catch((error) => {
+    process.stderr.write(`MathJax did not start: ${error.message}\n`);
+    process.exit(1);
+  });
