@@ -24,6 +24,10 @@ export OPENBLAS_NUM_THREADS ?= $(THREADS_EACH)
 export OMP_NUM_THREADS ?= $(THREADS_EACH)
 export MKL_NUM_THREADS ?= $(THREADS_EACH)
 
+# a command `make test-all` runs before its checks: .ci/run waits there for the system packages
+# (Chromium, poppler, bubblewrap) it installs while the notebooks run
+BEFORE_CHECKS ?=
+
 # the Colab-like environment nbval's kernel runs in (tests/colab_like.py)
 COLAB_LIKE ?= _build/colab-like
 
@@ -121,6 +125,7 @@ test-slow: timings-start $(VENV)/.test-setup sites
 ## and neither run waits for the other's last test), with the PDFs and then Lighthouse's
 ## accessibility score made beside it
 test-all: timings-start $(VENV)/.test-setup $(VENV)/.grader-setup sites
+	$(BEFORE_CHECKS)
 	$(STEP) timed $(TIMINGS) lint -- $(BIN)/ruff check .
 	$(STEP) timed $(TIMINGS) checks -- $(MAKE) --no-print-directory -j2 -Oline PHASE=checks: \
 	  pytest-all pdfs-then-lighthouse; status=$$?; $(STEP) report $(TIMINGS); exit $$status
