@@ -128,3 +128,14 @@ def test_a_tex_error_stops_a_strict_build_with_page_and_line(tmp_path):
     assert result.returncode != 0
     where = r"index\.rst:6: ?(WARNING: )?TeX error in \"\\frac\{1\}\": Missing argument"
     assert re.search(where, result.stderr), result.stderr
+
+
+def test_a_page_is_typeset_in_one_request_with_the_same_result(typesetter):
+    """The build sends a page's formulas together (``typeset_all``); each comes out as it does
+    alone, errors included, and repeated formulas are typeset once."""
+    formulas = [(r"\sqrt{\hat v_t} + \varepsilon", True), (r"\eta_t", False), (r"\nosuchmacro", False)]
+    batched = descent_math.Typesetter()
+    batched.typeset_all(formulas + formulas[:1])
+    assert len(batched._cache) == 3
+    for tex, display in formulas:
+        assert batched.typeset(tex, display) == typesetter.typeset(tex, display)

@@ -94,6 +94,14 @@ class Typesetter:
             self._cache[key] = (reply["html"], list(reply["errors"]))
         return self._cache[key]
 
+    def typeset_all(self, formulas: list[tuple[str, bool]]) -> None:
+        """Typeset the formulas not yet typeset, in one request (a page's, before it is written)."""
+        wanted = list(dict.fromkeys(key for key in formulas if key not in self._cache))
+        if wanted:
+            reply = self._ask({"batch": [{"tex": tex, "display": display} for tex, display in wanted]})
+            for key, one in zip(wanted, reply["batch"], strict=True):
+                self._cache[key] = (one["html"], list(one["errors"]))
+
     def stylesheet(self) -> str:
         """The stylesheet every formula needs: MathJax's rules for all of its TeX font's glyphs."""
         return MATCH_FONT_HEIGHT + self._ask({"stylesheet": True})["css"]
@@ -138,6 +146,16 @@ def visit_displaymath(translator: Any, node: nodes.math_block) -> None:
     raise nodes.SkipNode
 
 
+def typeset_page(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Typeset a page's formulas in one request before it is written (one at a time, the build
+    would wait on a round trip to Node.js per formula)."""
+    if app.builder.format != "html" or getattr(app.builder, "math_renderer_name", None) != RENDERER:
+        return
+    formulas = [(node.astext(), False) for node in doctree.findall(nodes.math)]
+    formulas += [(display_tex(node), True) for node in doctree.findall(nodes.math_block)]
+    TYPESETTER.typeset_all(formulas)
+
+
 def write_stylesheet(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -151,5 +169,6 @@ def write_stylesheet(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_html_math_renderer(RENDERER, (visit_math, None), (visit_displaymath, None))
     app.add_css_file(STYLESHEET)
+    app.connect("doctree-resolved", typeset_page)
     app.connect("build-finished", write_stylesheet)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": False}

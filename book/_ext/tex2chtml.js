@@ -2,6 +2,7 @@
 //
 // Reads one JSON request per line on stdin and answers each with one JSON line on stdout:
 //   {"tex": "...", "display": true}  ->  {"html": "<mjx-container ...>", "errors": []}
+//   {"batch": [{"tex": ..., "display": ...}, ...]}  ->  {"batch": [{"html": ..., "errors": ...}, ...]}
 //   {"stylesheet": true}             ->  {"css": "..."}  (every glyph of MathJax's TeX font)
 // Each formula carries its MathML for screen readers (MathJax's assistive-mml), as it did when
 // MathJax ran in the reader's browser. A TeX error, or a control sequence TeX does not know, is
@@ -30,6 +31,24 @@ require("mathjax")
   })
   .then((MathJax) => {
     const adaptor = MathJax.startup.adaptor;
+    // MathJax's synchronous call, which throws a retry when TeX needs an extension it loads on
+    // demand (\boldsymbol, \cancel): wait for the extension, then typeset again.
+    async function typeset(tex, display) {
+      errors = [];
+      for (;;) {
+        try {
+          const node = MathJax.tex2chtml(tex, { display: Boolean(display) });
+          return { html: adaptor.outerHTML(node), errors };
+        } catch (error) {
+          if (error && error.retry) {
+            await error.retry;
+            errors = [];
+            continue;
+          }
+          return { html: "", errors: [String(error && error.message ? error.message : error)] };
+        }
+      }
+    }
     const input = readline.createInterface({ input: process.stdin, terminal: false });
     let queue = Promise.resolve();
     input.on("line", (line) => {
@@ -38,14 +57,11 @@ require("mathjax")
         let reply;
         if (request.stylesheet) {
           reply = { css: adaptor.textContent(MathJax.chtmlStylesheet()) };
+        } else if (request.batch) {
+          reply = { batch: [] };
+          for (const one of request.batch) reply.batch.push(await typeset(one.tex, one.display));
         } else {
-          errors = [];
-          try {
-            const node = await MathJax.tex2chtmlPromise(request.tex, { display: Boolean(request.display) });
-            reply = { html: adaptor.outerHTML(node), errors };
-          } catch (error) {
-            reply = { html: "", errors: [String(error && error.message ? error.message : error)] };
-          }
+          reply = await typeset(request.tex, request.display);
         }
         process.stdout.write(JSON.stringify(reply) + "\n");
       });
