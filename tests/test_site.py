@@ -156,8 +156,8 @@ def has_sliders(page_path: str) -> bool:
 
 
 class LoadedPage:
-    """One page of the site open in its own browser context at one viewport, shared by the
-    checks of that page.
+    """One page of the site open in a browser tab at one viewport (in ``Tabs``'s context for
+    that viewport), shared by the checks of that page.
 
     ``measure(name, how)`` runs ``how()`` once and keeps what it returns, for the checks that
     read the same measurement. ``as_loaded()`` gives the page as it loaded, reloading it first if
@@ -166,13 +166,9 @@ class LoadedPage:
     every uncaught script error since it was opened, reloads included.
     """
 
-    def __init__(self, browser, url: str, viewport: Viewport, sliders: bool) -> None:
+    def __init__(self, context, url: str, viewport: Viewport, sliders: bool) -> None:
         self.url, self.viewport, self.sliders = url, viewport, sliders
-        self.context = browser.new_context(
-            viewport={"width": viewport.width, "height": viewport.height},
-            is_mobile=viewport.phone, has_touch=viewport.phone, device_scale_factor=1,
-        )
-        self.page = self.context.new_page()
+        self.page = context.new_page()
         self.requests: list[str] = []
         self.errors: list[str] = []
         self.page.on("request", lambda request: self.requests.append(request.url))
@@ -218,25 +214,37 @@ class LoadedPage:
         return self._measured[name]
 
     def close(self) -> None:
-        self.context.close()
+        self.page.close()
 
 
 class Tabs:
     """The page open at each viewport: the checks of one page share it, and opening another
     page at that viewport closes it, so a worker holds one page per viewport at a time. The
+    pages of one viewport open in one browser context, as a reader's tabs do: the site's scripts
+    come from its cache, compiled once, not fetched and compiled again for every page. The
     fixtures are module-scoped: one Playwright (and one browser) at a time per process, as the
     sync API requires, and ``tests/test_site_phone.py`` imports them."""
 
     def __init__(self, browser, server: str) -> None:
         self.browser, self.server = browser, server
         self._open: dict[Viewport, tuple[str, LoadedPage]] = {}
+        self._contexts: dict[Viewport, object] = {}
+
+    def _context(self, viewport: Viewport):
+        if viewport not in self._contexts:
+            self._contexts[viewport] = self.browser.new_context(
+                viewport={"width": viewport.width, "height": viewport.height},
+                is_mobile=viewport.phone, has_touch=viewport.phone, device_scale_factor=1,
+            )
+        return self._contexts[viewport]
 
     def open(self, page_path: str, viewport: Viewport) -> LoadedPage:
         path, loaded = self._open.get(viewport, (None, None))
         if path != page_path:
             if loaded is not None:
                 loaded.close()
-            loaded = LoadedPage(self.browser, f"{self.server}/{page_path}", viewport, has_sliders(page_path))
+            loaded = LoadedPage(self._context(viewport), f"{self.server}/{page_path}", viewport,
+                                has_sliders(page_path))
             self._open[viewport] = (page_path, loaded)
         return loaded
 
@@ -244,6 +252,9 @@ class Tabs:
         for _, loaded in self._open.values():
             loaded.close()
         self._open.clear()
+        for context in self._contexts.values():
+            context.close()
+        self._contexts.clear()
 
 
 @pytest.fixture(scope="module")

@@ -88,11 +88,14 @@ async def _print_pages(jobs_list: list[tuple[str, str, Path]], chromium: str, jo
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        # every page in one context, as a reader's tabs: the site's scripts are fetched and
+        # compiled once, not once a page
+        context = await browser.new_context(viewport={"width": 1100, "height": 1400})
         slots = asyncio.Semaphore(jobs)
 
         async def one(base: str, name: str, part: Path) -> Path:
             async with slots:
-                tab = await browser.new_page(viewport={"width": 1100, "height": 1400})
+                tab = await context.new_page()
                 await tab.goto(f"{base}/{name}.html", wait_until="networkidle")
                 if not await tab.evaluate(SETTLE):
                     print(f"warning: a slider on {name} did not draw", file=sys.stderr)
