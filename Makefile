@@ -14,7 +14,7 @@ NOTEBOOK_TIMEOUT ?= 600
 
 .PHONY: book student-site execute sites colab-env pdf pdf-print test test-slow test-all slow-checks \
   pdfs-if-possible pytest-all pdfs-then-lighthouse timings-start lint outputs clean assignments grade \
-  glue-dump glue-compare lighthouse
+  glue-dump glue-compare lighthouse python-setup
 
 # The build runs two notebooks at a time and pytest runs on two workers, so each process gets its
 # share of the cores for BLAS and OpenMP: oversubscribed, OpenBLAS's spinning threads took chapter
@@ -124,7 +124,9 @@ test-slow: timings-start $(VENV)/.test-setup sites
 ## in one pytest run (so a page of the site is loaded once at desktop width for the checks of both,
 ## and neither run waits for the other's last test), with the PDFs and then Lighthouse's
 ## accessibility score made beside it
-test-all: timings-start $(VENV)/.test-setup $(VENV)/.grader-setup sites
+test-all: timings-start
+	$(MAKE) --no-print-directory -j2 -Otarget python-setup execute
+	$(MAKE) --no-print-directory EXECUTED=1 sites
 	$(BEFORE_CHECKS)
 	$(STEP) timed $(TIMINGS) lint -- $(BIN)/ruff check .
 	$(STEP) timed $(TIMINGS) checks -- $(MAKE) --no-print-directory -j2 -Oline PHASE=checks: \
@@ -157,11 +159,20 @@ $(VENV)/.book-setup: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
+# PyTorch's 2,300 modules are not compiled when installed (20 s of the 27 s its install took):
+# only the agreement tests import it, and Python compiles what they import
 $(VENV)/.test-setup: $(VENV)/.book-setup tests/requirements.txt tests/requirements-torch.txt
 	$(BIN)/python -m pip install --quiet -r tests/requirements.txt
-	$(BIN)/python -m pip install --quiet -r tests/requirements-torch.txt \
+	$(BIN)/python -m pip install --quiet --no-compile -r tests/requirements-torch.txt \
 	  || echo "PyTorch could not be installed: the agreement tests will be skipped."
 	touch $@
+
+# the test tools and the grader, one pip after the other (two must not write one environment at
+# once). `make test-all` installs them while the notebooks run, which need neither: they only
+# add packages, and change none the book's requirements installed.
+python-setup: $(VENV)/.book-setup
+	$(MAKE) --no-print-directory $(VENV)/.test-setup
+	$(MAKE) --no-print-directory $(VENV)/.grader-setup
 
 # the grader (otter-grader), for instructors and the grading tests; the book does not need it
 $(VENV)/.grader-setup: $(VENV)/.book-setup book/_assignments/requirements.txt

@@ -44,13 +44,16 @@ def _key(page: Path, site: Path) -> str:
     return page.relative_to(site).as_posix()
 
 
+#: A typeset formula (MathJax's markup; containers do not nest).
+TYPESET = re.compile(r"<mjx-container\b.*?</mjx-container>", re.S)
+
+
 @functools.cache
 def _page(path: Path) -> dict:
     """What the tests read from one page (each page is parsed once)."""
-    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-    # a formula comes typeset (book/_ext/descent_math.py): its text is MathML's, not prose
-    for formula in soup.select("span.math, div.math"):
-        formula.replace_with(" ")
+    # a formula comes typeset (book/_ext/descent_math.py): its text is MathML's, not prose, and
+    # its markup, dropped before parsing, a third of a chapter's HTML
+    soup = BeautifulSoup(TYPESET.sub(" ", path.read_text(encoding="utf-8")), "html.parser")
     data = {
         "exercises": {div["id"]: _squash(div.find(class_="admonition-title").get_text())
                       for div in soup.select("div.exercise[id]")},
