@@ -118,7 +118,23 @@ def test_a_page_gets_its_formulas_typeset_and_no_mathjax_script(tmp_path):
     assert '<span class="eqno">(1)' in page and 'id="equation-step"' in page
     assert "_static/descent/mathjax/chtml.css" in page
     assert not re.search(r"<script[^>]*mathjax", page, re.I)
-    assert (tmp_path / "out" / "_static" / descent_math.STYLESHEET).is_file()
+    css = (tmp_path / "out" / "_static" / descent_math.STYLESHEET).read_text()
+    # the rules of the glyphs the page uses (eta, L), not of those no page uses (aleph)
+    assert "mjx-c.mjx-c1D702.TEX-I::before" in css and "mjx-c.mjx-c1D43F.TEX-I::before" in css
+    assert "mjx-c2135" not in css and "@font-face" in css
+
+
+SITE = ROOT / "_build" / "html"
+
+
+@pytest.mark.skipif(not (SITE / "_static" / descent_math.STYLESHEET).is_file(),
+                    reason="no built site: run `make book` first")
+def test_every_glyph_a_built_page_uses_has_its_rule():
+    css = (SITE / "_static" / descent_math.STYLESHEET).read_text()
+    ruled = set(descent_math.GLYPH.findall(css))
+    used = descent_math.glyphs_used(SITE)
+    assert used, "no typeset formula in the built site"
+    assert used <= ruled, f"glyphs without a rule in chtml.css: {sorted(used - ruled)[:10]}"
 
 
 def test_a_tex_error_stops_a_strict_build_with_page_and_line(tmp_path):

@@ -321,6 +321,9 @@ MATH_FONT_LOADED_JS = """async () => {
   await document.fonts.ready;
   return [...document.fonts].some((face) => face.family.startsWith('MJXTEX') && face.status === 'loaded');
 }"""
+#: The glyphs of the formulas that ``chtml.css`` gives no character to draw (their classes).
+GLYPHS_WITHOUT_RULE_JS = """() => [...new Set([...document.querySelectorAll('mjx-c')]
+  .filter((c) => getComputedStyle(c, '::before').content === 'none').map((c) => c.className))]"""
 #: Text of the article, outside code and formulas, that holds TeX a typesetter should have read.
 RAW_TEX_JS = r"""() => {
   const walker = document.createTreeWalker(document.querySelector('.bd-article') || document.body,
@@ -346,6 +349,8 @@ def test_math_renders_no_script_fails_and_nothing_leaves_the_host(tabs, page_pat
     assert page.locator("mjx-container").count() > 0
     assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
     assert page.evaluate(MATH_FONT_LOADED_JS), "MathJax's TeX fonts did not load"
+    bare = page.evaluate(GLYPHS_WITHOUT_RULE_JS)
+    assert not bare, f"glyphs the stylesheet draws nothing for: {bare[:10]}"
     leftover = page.evaluate(RAW_TEX_JS)
     assert not leftover, f"TeX shown as text, not typeset: {leftover[:5]}"
     # the load waited AFTER_IDLE_MS after networkidle
