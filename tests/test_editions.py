@@ -59,10 +59,11 @@ LINK = re.compile(r"(?<!!)\[((?:\\.|[^\]\\])*)\]\(([^)\s]+)\)")  # link text may
 MATH = re.compile(r"(?<!\\)\$\$.*?(?<!\\)\$\$|(?<!\\)\$(?:\\.|[^$\\\n])*\$", re.S)
 #: What a formula reads as when an edition's text (TeX) and the site's (typeset) are compared.
 FORMULA = " [formula] "
-#: A formula in an edition's Markdown, as Jupyter reads it: ``$$...$$``, ``$...$`` (over lines),
-#: or an amsmath environment on its own.
+#: A formula in Markdown: ``$$...$$``, ``$...$`` (over lines), an amsmath environment on its own,
+#: or (in a MyST source) a ``{math}`...``` role.
 FORMULA_TEX = re.compile(
-    r"(?<!\\)\$\$.*?(?<!\\)\$\$|(?<!\\)\$(?:\\.|[^$\\])+?\$|\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.S)
+    r"(?<!\\)\$\$.*?(?<!\\)\$\$|(?<!\\)\$(?:\\.|[^$\\])+?\$|\\begin\{(\w+\*?)\}.*?\\end\{\1\}"
+    r"|\{math\}`[^`]*`", re.S)
 
 
 def edition_text(notebook: nbformat.NotebookNode) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 from sphinx.search.en import SearchEnglish
+from test_editions import FORMULA_TEX  # a formula in a page's MyST source
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The builds to check (`make test` writes _build; DESCENT_BUILD_DIR names another).
@@ -64,11 +65,6 @@ def _page(path: Path) -> dict:
         div.decompose()
     data["rest"] = _squash(soup.get_text(" "))
     return data
-
-
-#: A formula in a page's MyST source: ``$$...$$``, ``$...$``, ``{math}`...``` or an amsmath environment.
-FORMULA_TEX = re.compile(
-    r"\$\$.*?\$\$|\$(?:\\.|[^$\\])+?\$|\{math\}`[^`]*`|\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.S)
 
 
 def _tex_words(page: Path, site: Path) -> set[str]:

@@ -51,7 +51,8 @@ class MathJaxError(RuntimeError):
 
 
 class Typesetter:
-    """One Node.js process running ``tex2chtml.js``, asked one formula at a time."""
+    """One Node.js process running ``tex2chtml.js``, asked a page's formulas at a time (or
+    one), with each formula typeset once per build."""
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[str] | None = None
@@ -112,7 +113,8 @@ class Typesetter:
 TYPESETTER = Typesetter()
 
 
-def _formula(translator: Any, node: nodes.Element, tex: str, display: bool) -> str:
+def _formula(node: nodes.Element, tex: str, display: bool) -> str:
+    """The typeset formula; each TeX error a warning at the formula's page and line."""
     html, errors = TYPESETTER.typeset(tex, display)
     for error in errors:
         shown = tex if len(tex) < 120 else tex[:117] + "..."
@@ -122,7 +124,7 @@ def _formula(translator: Any, node: nodes.Element, tex: str, display: bool) -> s
 
 def visit_math(translator: Any, node: nodes.math) -> None:
     translator.body.append(translator.starttag(node, "span", "", CLASS="math notranslate nohighlight"))
-    translator.body.append(_formula(translator, node, node.astext(), display=False) + "</span>")
+    translator.body.append(_formula(node, node.astext(), display=False) + "</span>")
     raise nodes.SkipNode
 
 
@@ -144,7 +146,7 @@ def visit_displaymath(translator: Any, node: nodes.math_block) -> None:
         translator.body.append(f'<span class="eqno">({number})')
         translator.add_permalink_ref(node, _("Link to this equation"))
         translator.body.append("</span>")
-    translator.body.append(_formula(translator, node, display_tex(node), display=True) + "</div>\n")
+    translator.body.append(_formula(node, display_tex(node), display=True) + "</div>\n")
     raise nodes.SkipNode
 
 

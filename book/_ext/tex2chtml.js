@@ -24,8 +24,8 @@ require("mathjax")
         return jax.formatError(error);
       },
     },
-    // the whole font in one stylesheet, shared by every page; a formula's size follows its
-    // text's x-height in descent-math.css, as MathJax's matchFontHeight did in the browser
+    // the rules of every glyph (descent_math.py keeps those the site's pages use); a formula's
+    // size follows its text's x-height by a rule descent_math.py adds, as matchFontHeight did
     chtml: { fontURL, adaptiveCSS: false, matchFontHeight: false },
     startup: { typeset: false },
   })
