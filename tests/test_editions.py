@@ -95,10 +95,23 @@ def markdown_of(notebook: nbformat.NotebookNode) -> str:
     return "\n\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
 
 
+#: A typeset formula (MathJax's markup, book/_ext/descent_math.py; containers do not nest).
+TYPESET = re.compile(r"<mjx-container\b.*?</mjx-container>", re.S)
+
+
+@functools.cache
+def parsed_page(path: Path) -> BeautifulSoup:
+    """A built page, parsed once per test process (by lxml), each typeset formula's markup left
+    out: a formula reads as its ``span.math`` or ``div.math``, with no text. That markup is a third
+    of a chapter's HTML, and none of it is prose, a number or a link. Callers that change the tree
+    change a copy."""
+    return BeautifulSoup(TYPESET.sub("", path.read_text(encoding="utf-8")), "lxml")
+
+
 def site_objects(html_path: Path, page_url: str) -> dict[str, list]:
     """The numbered objects and links of a built page, in page order."""
-    soup = BeautifulSoup(html_path.read_text(encoding="utf-8"), "html.parser")
-    article = soup.find("article") or soup
+    soup = parsed_page(html_path)
+    article = copy.copy(soup.find("article") or soup)
     for removed in article.select("a.headerlink"):
         removed.decompose()
     sections = []
@@ -389,9 +402,8 @@ def edition_path(docname: str, edition: str = "full") -> Path:
     return BUILD / "notebooks" / edition / f"{editions.edition_name(docname, ROOT)}.ipynb"
 
 
-@functools.cache
 def site_page(docname: str) -> BeautifulSoup:
-    return BeautifulSoup((HTML / f"{docname}.html").read_text(encoding="utf-8"), "html.parser")
+    return parsed_page(HTML / f"{docname}.html")
 
 
 def test_the_pages_come_from_the_toc_nested_ones_included():

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 from sphinx.search.en import SearchEnglish
-from test_editions import FORMULA_TEX  # a formula in a page's MyST source
+from test_editions import FORMULA_TEX, TYPESET  # a formula in MyST, a typeset formula
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The builds to check (`make test` writes _build; DESCENT_BUILD_DIR names another).
@@ -45,16 +45,12 @@ def _key(page: Path, site: Path) -> str:
     return page.relative_to(site).as_posix()
 
 
-#: A typeset formula (MathJax's markup; containers do not nest).
-TYPESET = re.compile(r"<mjx-container\b.*?</mjx-container>", re.S)
-
-
 @functools.cache
 def _page(path: Path) -> dict:
     """What the tests read from one page (each page is parsed once)."""
     # a formula comes typeset (book/_ext/descent_math.py): its text is MathML's, not prose, and
     # its markup, dropped before parsing, a third of a chapter's HTML
-    soup = BeautifulSoup(TYPESET.sub(" ", path.read_text(encoding="utf-8")), "html.parser")
+    soup = BeautifulSoup(TYPESET.sub(" ", path.read_text(encoding="utf-8")), "lxml")
     data = {
         "exercises": {div["id"]: _squash(div.find(class_="admonition-title").get_text())
                       for div in soup.select("div.exercise[id]")},
