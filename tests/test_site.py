@@ -162,16 +162,22 @@ class LoadedPage:
     ``measure(name, how)`` runs ``how()`` once and keeps what it returns, for the checks that
     read the same measurement. ``as_loaded()`` gives the page as it loaded, reloading it first if
     a check has changed it; ``to_change()`` gives it to a check that will (move a slider, press a
-    key, resize the window). ``requests`` and ``errors`` hold every request the page made and
-    every uncaught script error since it was opened, reloads included.
+    key, resize the window). ``requests``, ``failed`` and ``errors`` hold every request the page
+    made, every one that failed or was answered with an error status, and every uncaught script
+    error since it was opened, reloads included.
     """
 
     def __init__(self, context, url: str, viewport: Viewport, sliders: bool) -> None:
         self.url, self.viewport, self.sliders = url, viewport, sliders
         self.page = context.new_page()
         self.requests: list[str] = []
+        self.failed: list[str] = []
         self.errors: list[str] = []
         self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on("requestfailed",
+                     lambda request: self.failed.append(f"{request.url} ({request.failure})"))
+        self.page.on("response", lambda response: self.failed.append(f"{response.url} ({response.status})")
+                     if response.status >= 400 else None)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self._measured: dict[str, object] = {}
         self.page.goto(url, wait_until="networkidle")
@@ -321,6 +327,31 @@ MATH_FONT_LOADED_JS = """async () => {
   await document.fonts.ready;
   return [...document.fonts].some((face) => face.family.startsWith('MJXTEX') && face.status === 'loaded');
 }"""
+#: The files named by the page's ``@font-face`` rules that are not there. A browser asks for a font
+#: only when some text needs it, and which of two rules for one font wins can depend on the order
+#: scripts ran in, so the rules are read, not the requests.
+MISSING_FONT_FILES_JS = r"""async () => {
+  const urls = new Set();
+  const read = (rules, base) => {
+    for (const rule of rules) {
+      if (rule instanceof CSSFontFaceRule) {
+        for (const m of rule.style.getPropertyValue('src').matchAll(/url\(\s*["']?([^"')]+)["']?\s*\)/g)) {
+          if (!m[1].startsWith('data:')) urls.add(new URL(m[1], base).href);
+        }
+      } else if (rule.cssRules) {
+        read(rule.cssRules, base);
+      }
+    }
+  };
+  for (const sheet of document.styleSheets) {
+    try { read(sheet.cssRules, sheet.href || document.baseURI); } catch (e) { /* another origin */ }
+  }
+  const missing = [];
+  for (const url of urls) {
+    if (!(await fetch(url, {method: 'HEAD'})).ok) missing.push(url);
+  }
+  return missing;
+}"""
 #: The glyphs of the formulas that ``chtml.css`` gives no character to draw (their classes).
 GLYPHS_WITHOUT_RULE_JS = """() => [...new Set([...document.querySelectorAll('mjx-c')]
   .filter((c) => getComputedStyle(c, '::before').content === 'none').map((c) => c.className))]"""
@@ -357,7 +388,10 @@ def test_math_renders_no_script_fails_and_nothing_leaves_the_host(tabs, page_pat
     foreign = [u for u in loaded.requests if urlparse(u).scheme in {"http", "https"}
                and urlparse(u).hostname not in LOCAL_HOSTS]
     assert not foreign, f"requests left the local host: {foreign}"
+    assert not loaded.failed, f"requests that failed: {loaded.failed}"
     assert not loaded.errors, f"uncaught script errors: {loaded.errors}"
+    missing = page.evaluate(MISSING_FONT_FILES_JS)
+    assert not missing, f"fonts named by the page's style sheets that are not there: {missing}"
 
 
 def axe_violations(page) -> list[dict]:

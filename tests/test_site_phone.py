@@ -138,6 +138,16 @@ def _cut_off_at_320(loaded) -> dict:
 
 
 @pytest.mark.parametrize("page_path", PAGES, scope="module")
+def test_every_request_succeeds_on_a_phone(tabs, page_path):  # noqa: F811
+    """Every file the page asks for at 390 px is there."""
+    if not (SITE / page_path).is_file():
+        pytest.skip(f"no built page {page_path}: run `make book` first")
+    loaded = tabs.open(page_path, PHONE)
+    loaded.as_loaded()
+    assert not loaded.failed, f"requests that failed: {loaded.failed}"
+
+
+@pytest.mark.parametrize("page_path", PAGES, scope="module")
 def test_targets_are_at_least_24_px_on_a_phone(tabs, page_path):  # noqa: F811
     if not (SITE / page_path).is_file():
         pytest.skip(f"no built page {page_path}: run `make book` first")
