@@ -60,9 +60,10 @@ def pins(root: Path = ROOT) -> list[str]:
 
 
 def package_digest(root: Path = ROOT) -> str:
-    """A digest of the files pip installs: ``pyproject.toml`` and ``lessons_src`` (no caches)."""
+    """A digest of the files pip installs: ``pyproject.toml``, ``LICENSE`` and ``lessons_src`` (no
+    caches)."""
     digest = hashlib.sha256()
-    files = [root / "pyproject.toml", *sorted((root / "lessons_src").rglob("*"))]
+    files = [root / "pyproject.toml", root / "LICENSE", *sorted((root / "lessons_src").rglob("*"))]
     for path in files:
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
@@ -95,7 +96,8 @@ def prepare(folder: Path, root: Path = ROOT) -> Path:
         copy = folder / "repository"
         shutil.rmtree(copy, ignore_errors=True)
         copy.mkdir()
-        shutil.copyfile(root / "pyproject.toml", copy / "pyproject.toml")
+        for name in ("pyproject.toml", "LICENSE"):  # LICENSE: pyproject.toml's license-files
+            shutil.copyfile(root / name, copy / name)
         shutil.copytree(root / "lessons_src", copy / "lessons_src",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         subprocess.run([str(python), "-m", "pip", "uninstall", "--quiet", "--yes", "lessons_src"],

@@ -77,3 +77,14 @@ def test_widget_manager_matches_the_ipywidgets_pin():
     if bundle.is_file():  # the bundle knows the widget protocol the Python side writes
         protocol = ipywidgets._version.__protocol_version__
         assert f'"{protocol}"' in bundle.read_text(errors="replace")
+
+
+def test_the_notebooks_run_only_against_this_checkouts_package(tmp_path):
+    """``make execute`` stops, naming both folders, when the environment's ``lessons_src`` is
+    another checkout's (an editable install made in a worktree that shares ``.venv``)."""
+    spec = importlib.util.spec_from_file_location("make_steps", ROOT / "book" / "_ext" / "make_steps.py")
+    make_steps = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_steps)
+    make_steps.check_package_is_this_checkout(ROOT)  # the tests' environment: this checkout
+    with pytest.raises(SystemExit, match=rf"imports lessons_src from {ROOT}.* not from {tmp_path}"):
+        make_steps.check_package_is_this_checkout(tmp_path)

@@ -240,3 +240,28 @@ def test_the_checks_wait_for_the_printer(tmp_path: Path) -> None:
     assert time.monotonic() - locked_at > 1.5, "returned while the printer still held the lock"
     holder.wait()
     wait_for_the_printer(tmp_path / "never-printed")  # no lock file: nothing to wait for
+
+
+def test_a_slider_that_never_shows_its_figure_stops_the_printing(tmp_path: Path, monkeypatch) -> None:
+    """A page whose slider shows no figure is loaded again, then the printing fails, naming the
+    page, and writes no PDF: a book printed without one of its figures is not a PDF to hand out."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    import print_pdf
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).is_file():
+        pytest.skip("no Chromium: apt-get install chromium (CI does)")
+    site = tmp_path / "site"
+    (site / "book").mkdir(parents=True)
+    # the first page of the toc, with a slider's view and no widget manager to draw it
+    (site / "book" / "intro.html").write_text(
+        '<!DOCTYPE html><html lang="en"><title>Intro</title><body><div>'
+        '<script type="application/vnd.jupyter.widget-view+json">{"model_id": "x"}</script>'
+        "</div></body></html>", encoding="utf-8")
+    monkeypatch.setattr(print_pdf, "SLIDER_WAIT_S", 0.3)
+    out = tmp_path / "out" / "book.pdf"
+    with pytest.raises(SystemExit, match=r"a slider on book/intro did not show its figure in 2 loads"):
+        print_pdf.print_sites([(site, out)], chromium, jobs=1)
+    assert not out.exists()

@@ -78,6 +78,19 @@ def _execute(path: str, timeout: int):
     return (notebook, result.time) if result.err is None else (None, result.time)
 
 
+def check_package_is_this_checkout(root: Path = ROOT) -> None:
+    """Stop if the environment imports ``lessons_src`` from somewhere other than ``root``: an
+    editable install made from another checkout (a git worktree sharing ``.venv``) would have the
+    notebooks run another copy of the package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("lessons_src")
+    origin = Path(spec.origin).resolve() if spec is not None and spec.origin else None
+    if origin is None or root.resolve() not in origin.parents:
+        raise SystemExit(f"this environment imports lessons_src from {origin}, not from {root}: "
+                         f"run `{sys.executable} -m pip install -e {root}`")
+
+
 def execute_into_cache(cache_path: Path, notebooks: list[Path], workers: int = 2) -> list[Path]:
     """Run the notebooks the cache lacks, ``workers`` at a time, and store them; those run."""
     from concurrent.futures import ProcessPoolExecutor
@@ -194,6 +207,7 @@ def main(argv: list[str]) -> int:
         notebooks = [Path(p) for p in argv[2:]] or sorted(
             (p for p in (ROOT / "book").rglob("*.ipynb") if not skip & set(p.relative_to(ROOT).parts)),
             reverse=True)
+        check_package_is_this_checkout()
         execute_into_cache(Path(argv[1]), notebooks)
         return 0
     if len(argv) == 2 and argv[0] == "cache-inputs":

@@ -2,9 +2,10 @@
 
 Every page of the table of contents (``_toc.yml``), in its order, is opened in Debian's
 Chromium (driven by Playwright, served from 127.0.0.1 so that nothing is fetched from another
-host), left to render its mathematics and its sliders (each shows its first figure, and the
-print style sheet adds the address where it can be moved), has its folded solutions opened, and is
-printed to PDF; ``pdfunite`` (poppler-utils) joins the pages into ``OUT.pdf``. ``make pdf`` prints
+host), left to load its fonts and draw its sliders (each shows its first figure, and the print style
+sheet adds the address where it can be moved), has its folded solutions opened, and is printed to
+PDF; a page whose sliders do not all show their figure is loaded again, and the second time
+stops the printing; ``pdfunite`` (poppler-utils) joins the pages into ``OUT.pdf``. ``make pdf`` prints
 the full site (``_build/html``) and the student site (``_build/student-html``) in one run: one
 browser prints the pages of both, ``--jobs`` at a time, so neither waits for the other's last page.
 
@@ -37,19 +38,26 @@ ROOT = Path(__file__).resolve().parents[2]
 PRINTING = ".printing"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-#: Resolves once the fonts have loaded (the formulas come typeset) and every slider has been drawn
-#: (or after a timeout).
-SETTLE = """async () => {
+#: Resolves once the fonts have loaded (the formulas come typeset) and every slider shows its
+#: figure (or after ``waitMs``), with whether every slider does.
+SETTLE = """async (waitMs) => {
   await document.fonts.ready;
   const views = () => document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+  const shown = (img) => img.complete && img.naturalWidth > 0;
   const drawn = () => [...views()].every(
-    s => s.parentElement.querySelector('.jupyter-widgets, .widget-subarea'));
-  for (let i = 0; i < 200 && !drawn(); i++) { await new Promise(r => setTimeout(r, 100)); }
+    (s) => [...s.parentElement.querySelectorAll('.widget-subarea img')].some(shown));
+  for (const end = Date.now() + waitMs; Date.now() < end && !drawn();) {
+    await new Promise(r => setTimeout(r, 100));
+  }
   window.dispatchEvent(new Event('beforeprint'));
   document.querySelectorAll('.admonition.toggle.toggle-hidden button.toggle-button').forEach(b => b.click());
   await new Promise(r => setTimeout(r, 300));
   return drawn();
 }"""
+#: How long a page's sliders are given to show their figures, in seconds.
+SLIDER_WAIT_S = 20
+#: Times a page whose sliders do not all show their figure is loaded before the printing fails.
+LOADS = 2
 
 
 def toc_pages(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
@@ -95,10 +103,19 @@ async def _print_pages(jobs_list: list[tuple[str, str, Path]], chromium: str, jo
 
         async def one(base: str, name: str, part: Path) -> Path:
             async with slots:
-                tab = await context.new_page()
-                await tab.goto(f"{base}/{name}.html", wait_until="networkidle")
-                if not await tab.evaluate(SETTLE):
-                    print(f"warning: a slider on {name} did not draw", file=sys.stderr)
+                for load in range(1, LOADS + 1):
+                    tab = await context.new_page()
+                    errors: list[str] = []
+                    tab.on("pageerror", lambda error, seen=errors: seen.append(str(error)))
+                    await tab.goto(f"{base}/{name}.html", wait_until="networkidle")
+                    if await tab.evaluate(SETTLE, 1000 * SLIDER_WAIT_S):
+                        break
+                    await tab.close()
+                    print(f"warning: a slider on {name} did not show its figure (load {load} of {LOADS}); "
+                          f"script errors: {errors or 'none'}", file=sys.stderr)
+                else:
+                    raise SystemExit(f"a slider on {name} did not show its figure in {LOADS} loads: "
+                                     "the PDF would print without it")
                 await tab.pdf(path=str(part), format="A4", print_background=True,
                               margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"})
                 await tab.close()
