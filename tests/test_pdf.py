@@ -144,7 +144,7 @@ def test_every_slider_prints_a_figure_and_its_note(edition, pages):
 def test_figures_are_in_place(edition, pages):
     """Every figure of the site is a colour image in the PDF, and its page is not blank there."""
     _, pdf, site = edition
-    figures = sum(len(re.findall(r'<img [^>]*src="\.\./_images/', p.read_text(encoding="utf-8")))
+    figures = sum(len(re.findall(r'<img [^>]*src="(?:\.\./)+_images/', p.read_text(encoding="utf-8")))
                   for p in _chapter_pages(site))
     sliders = sum(p.read_text(encoding="utf-8").count("widget-view+json") for p in _chapter_pages(site))
     listing = _run("pdfimages", "-list", str(pdf)).splitlines()[2:]
