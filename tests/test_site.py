@@ -373,7 +373,10 @@ RAW_TEX_JS = r"""() => {
 
 
 @pytest.mark.parametrize("page_path", ["book/intro.html", *CHAPTERS], scope="module")
-def test_math_renders_no_script_fails_and_nothing_leaves_the_host(tabs, page_path):
+def test_the_page_loads_cleanly(tabs, page_path):
+    """The formulas come typeset and drawn in MathJax's fonts, no TeX is left as text, every request
+    stays on this host and succeeds, every font the style sheets name is there, and no script
+    fails."""
     loaded = tabs.open(page_path, DESKTOP)
     page = loaded.as_loaded()
     # the formulas come typeset in the page (book/_ext/descent_math.py): no script draws them
