@@ -155,3 +155,16 @@ def test_a_page_is_typeset_in_one_request_with_the_same_result(typesetter):
     assert len(batched._cache) == 3
     for tex, display in formulas:
         assert batched.typeset(tex, display) == typesetter.typeset(tex, display)
+
+
+def test_mathjax_that_cannot_start_says_why(tmp_path):
+    """A MathJax that fails to start (here, asked for a component it does not have) is an error
+    with MathJax's reason, not a build that hangs or says only that Node.js stopped."""
+    script = (descent_math.HERE / "tex2chtml.js").read_text(encoding="utf-8")
+    mathjax = descent_math.HERE / "node_modules" / "mathjax"
+    broken = script.replace('require("mathjax")', f"require({str(mathjax)!r})").replace(
+        '"input/tex"', '"input/no-such-jax"')
+    assert broken != script
+    (tmp_path / "tex2chtml.js").write_text(broken, encoding="utf-8")
+    with pytest.raises(descent_math.MathJaxError, match=r"did not start: .*no-such-jax"):
+        descent_math.Typesetter(tmp_path / "tex2chtml.js").typeset("x", display=False)

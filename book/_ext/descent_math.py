@@ -54,7 +54,8 @@ class Typesetter:
     """One Node.js process running ``tex2chtml.js``, asked a page's formulas at a time (or
     one), with each formula typeset once per build."""
 
-    def __init__(self) -> None:
+    def __init__(self, script: Path = HERE / "tex2chtml.js") -> None:
+        self.script = script
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, bool], tuple[str, list[str]]] = {}
@@ -66,10 +67,10 @@ class Typesetter:
         if not (HERE / "node_modules" / "mathjax" / "package.json").is_file():
             raise MathJaxError(f"no MathJax in {HERE / 'node_modules'}: run `bash book/_ext/vendor.sh`")
         process = subprocess.Popen(
-            [node, str(HERE / "tex2chtml.js"), FONTS],
+            [node, str(self.script), FONTS],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # MathJax's notices; a failure to start comes as an answer
             text=True,
             encoding="utf-8",
             bufsize=1,
@@ -87,7 +88,10 @@ class Typesetter:
             line = self._process.stdout.readline()
         if not line:
             raise MathJaxError("MathJax (book/_ext/tex2chtml.js) stopped without an answer")
-        return json.loads(line)
+        reply = json.loads(line)
+        if "fatal" in reply:
+            raise MathJaxError(f"MathJax (book/_ext/tex2chtml.js) did not start: {reply['fatal']}")
+        return reply
 
     def typeset(self, tex: str, display: bool) -> tuple[str, list[str]]:
         """The CommonHTML of ``tex`` and the TeX errors MathJax reported (none if it is fine)."""

@@ -4,6 +4,7 @@
 //   {"tex": "...", "display": true}  ->  {"html": "<mjx-container ...>", "errors": []}
 //   {"batch": [{"tex": ..., "display": ...}, ...]}  ->  {"batch": [{"html": ..., "errors": ...}, ...]}
 //   {"stylesheet": true}             ->  {"css": "..."}  (every glyph of MathJax's TeX font)
+// If MathJax cannot start, the one line written is {"fatal": "why"}.
 // Each formula carries its MathML for screen readers (MathJax's assistive-mml), as it did when
 // MathJax ran in the reader's browser. A TeX error, or a control sequence TeX does not know, is
 // reported in "errors" (the build stops on it) rather than drawn in red on the page.
@@ -13,10 +14,19 @@ const readline = require("readline");
 
 const fontURL = process.argv[2] || "fonts/woff-v2";
 let errors = [];
+// stdout carries only the answers: MathJax's own notices go to stderr
+console.log = console.error;
+// why MathJax's loader could not load a component, for the {"fatal": ...} answer
+let loadFailure = null;
 
 require("mathjax")
   .init({
-    loader: { load: ["input/tex", "output/chtml", "adaptors/liteDOM", "a11y/assistive-mml"] },
+    loader: {
+      load: ["input/tex", "output/chtml", "adaptors/liteDOM", "a11y/assistive-mml"],
+      failed(error) {
+        loadFailure = `${error.package || "a component"}: ${error.message}`;
+      },
+    },
     tex: {
       packages: { "[+]": ["ams"], "[-]": ["noundefined"] },
       formatError(jax, error) {
@@ -68,6 +78,8 @@ require("mathjax")
     });
   })
   .catch((error) => {
-    process.stderr.write(`MathJax did not start: ${error.message}\n`);
+    // the answer to whatever was asked: descent_math.py raises it with this message
+    const why = loadFailure || String(error && error.message ? error.message : error);
+    process.stdout.write(JSON.stringify({ fatal: why }) + "\n");
     process.exit(1);
   });

@@ -1,7 +1,9 @@
 // Set up the page for the ipywidgets HTML manager (loaded right after this file).
 (function () {
-  // Tell require.js where the manager's own files are (its icon fonts), so they load from
-  // this site's _static folder rather than from a path relative to each page.
+  // Tell require.js where the manager's own files are. Its chunks load from
+  // ".../html-manager/dist"; and the CSS of each @jupyter-widgets module names its icon fonts
+  // relative to the address require.js gives that module, so "@jupyter-widgets" maps to the same
+  // folder: unmapped, those fonts were asked for next to each page, and not found there.
   var here = document.currentScript.src;
   var folder = here.slice(0, here.lastIndexOf("/") + 1) + "html-manager";
   require.config({ paths: { "@jupyter-widgets/html-manager/dist": folder, "@jupyter-widgets": folder } });
